@@ -1,0 +1,73 @@
+"""Autograde submissions with nbgrader and read the scores back from the gradebook.
+
+The submissions must already be in nbgrader's layout,
+``submitted/<student>/<slug>/<slug>.ipynb``, under the course directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import nbgrader_cli
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """The score of one graded (test) cell of one student's notebook."""
+
+    cell: str
+    score: float
+    max_score: float
+
+
+@dataclass(frozen=True)
+class StudentScore:
+    """One student's result on one assignment."""
+
+    student: str
+    score: float
+    max_score: float
+    cells: tuple[CellScore, ...]
+
+    def cell(self, grade_id: str) -> CellScore:
+        return next(c for c in self.cells if c.cell == grade_id)
+
+    @property
+    def failed_cells(self) -> list[str]:
+        return [c.cell for c in self.cells if c.score < c.max_score]
+
+
+def db_url(course_root: Path) -> str:
+    """The gradebook URL nbgrader_config.py sets, resolved inside ``course_root``."""
+    return f"sqlite:///{course_root / 'autograder' / 'gradebook.db'}"
+
+
+def autograde(course_root: Path, slug: str, students: list[str] | None = None) -> str:
+    """Run ``nbgrader autograde`` for ``slug`` (all students, or only ``students``).
+
+    Returns nbgrader's output (the log of what it graded).
+    """
+    args = ["autograde", slug, "--force", "--create"]
+    if students:
+        args.append("--CourseDirectory.student_id=" + ("|".join(students) if len(students) > 1 else students[0]))
+    return nbgrader_cli.run(args, course_root)
+
+
+def read_scores(course_root: Path, slug: str) -> dict[str, StudentScore]:
+    """Every graded student's score on ``slug``, from the gradebook."""
+    from nbgrader.api import Gradebook  # imported late: nbgrader is an instructor-only dependency
+
+    results = {}
+    with Gradebook(db_url(course_root)) as gradebook:
+        for submission in gradebook.assignment_submissions(slug):
+            cells = tuple(
+                CellScore(grade.name, float(grade.score), float(grade.max_score))
+                for notebook in submission.notebooks
+                for grade in notebook.grades
+                if grade.cell_type == "code"
+            )
+            results[submission.student_id] = StudentScore(
+                submission.student_id, float(submission.score), float(submission.max_score), cells
+            )
+    return results

@@ -1,0 +1,62 @@
+"""Load the reference implementations from an assignment's source notebook.
+
+The book's experiments and the test suite call the *reference* functions, so
+there is one implementation of each graded function in the repository: the one
+in ``solutions/<slug>/<slug>.ipynb``. This module executes that notebook's
+setup and solution cells (never its test cells) in a fresh namespace.
+
+Usage (from a chapter, in a cell whose input is removed from the page)::
+
+    from autograder.reference import load_reference
+    ref = load_reference("rnn")
+    next_h, cache = ref.rnn_step_forward(x, prev_h, Wx, Wh, b)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from .paths import ROOT, source_notebook
+
+
+def _nbgrader_meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def reference_cells(notebook: dict) -> list[dict]:
+    """The code cells that define the reference: read-only setup cells and solution cells.
+
+    Test cells (``grade: true`` without ``solution``) are skipped: they check,
+    they do not define.
+    """
+    cells = []
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        meta = _nbgrader_meta(cell)
+        if meta.get("solution") or (meta.get("locked") and not meta.get("grade")):
+            cells.append(cell)
+    return cells
+
+
+def cell_source(cell: dict) -> str:
+    source = cell["source"]
+    return source if isinstance(source, str) else "".join(source)
+
+
+def load_reference(slug: str, root: Path = ROOT) -> SimpleNamespace:
+    """Execute the reference cells of ``solutions/<slug>/<slug>.ipynb``.
+
+    Returns a namespace whose attributes are everything those cells define
+    (``rnn_step_forward``, ``np``, ...).
+    """
+    path = source_notebook(slug, root)
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    namespace: dict = {"__name__": f"reference_{slug}"}
+    for index, cell in enumerate(reference_cells(notebook)):
+        code = compile(cell_source(cell), f"{path.name}[cell {index}]", "exec")
+        exec(code, namespace)  # noqa: S102 - trusted: the course's own source notebook
+    namespace.pop("__builtins__", None)
+    return SimpleNamespace(**namespace)

@@ -1,0 +1,17 @@
+"""rnnlab: the helper package of *Recurrent Neural Networks from Scratch*.
+
+Modules
+-------
+gradcheck
+    Numerical gradients by central differences and a gradient checker.
+checks
+    The assertions used by the assignments' tests: shapes, values, gradients,
+    unmodified inputs, each failing with a message that names what is wrong,
+    by how much, and where to look.
+diagrams
+    Matplotlib drawings used by the book (unrolled networks, architectures).
+
+This package never contains a solution to a graded function: learners install it.
+"""
+
+__version__ = "0.1.0"

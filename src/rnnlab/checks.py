@@ -1,0 +1,338 @@
+"""The checks that the assignments' test cells run, with messages that teach.
+
+Every check raises :class:`CheckFailed` (an ``AssertionError``, so nbgrader
+counts the cell as failed) whose message says *what* is wrong (which output or
+gradient), *by how much*, and *where to look* (a hint written for that
+quantity). Messages never contain a solution.
+
+The two workhorses are :func:`check_forward` and :func:`check_backward`; the
+smaller assertions they are built from are public too, so that later
+assignments can compose their own checks.
+
+Inputs for checks are made by :func:`fixed_array`, a deterministic generator
+that gives the same numbers on every machine and NumPy version, so the expected
+values written into a notebook stay valid for every learner.
+"""
+
+from __future__ import annotations
+
+import copy
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .gradcheck import DEFAULT_THRESHOLD, compare_gradients, format_report
+
+#: Tolerances for comparing values with expected ones. Values are printed with
+#: 10 significant digits in the notebooks, and float64 rounding differences
+#: between machines are near 1e-15, so these leave room for both while any
+#: real mistake is many orders of magnitude larger.
+RTOL = 1e-7
+ATOL = 1e-9
+
+
+class CheckFailed(AssertionError):
+    """A check of a learner's function failed; the message says what, by how much, and a hint."""
+
+
+# ----------------------------------------------------------------------------
+# Inputs
+# ----------------------------------------------------------------------------
+
+def fixed_array(shape: int | Sequence[int], seed: int, scale: float = 1.0) -> np.ndarray:
+    """A deterministic, random-looking float64 array with entries in ``[-scale, scale]``.
+
+    Built from ``sin`` of a scrambled index rather than a random generator, so the
+    numbers do not depend on the NumPy version: expected values written into a
+    notebook remain right on every learner's machine.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    seed : int
+        Different seeds give unrelated-looking arrays.
+    scale : float
+        Largest absolute value.
+    """
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    index = np.arange(1, int(np.prod(shape)) + 1, dtype=np.float64)
+    values = np.sin(index * 12.9898 + seed * 78.233) * 43758.5453
+    values = 2.0 * (values - np.floor(values)) - 1.0  # fractional part, mapped to [-1, 1)
+    return scale * values.reshape(shape)
+
+
+def _copies(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {name: np.array(value, copy=True) for name, value in arrays.items()}
+
+
+# ----------------------------------------------------------------------------
+# Calling the learner's code
+# ----------------------------------------------------------------------------
+
+def call(function: Callable, *args, **kwargs):
+    """Call a learner's function; turn any exception into a CheckFailed that shows
+    the learner's own traceback (their code, not the checking code)."""
+    name = getattr(function, "__name__", "the function")
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailed(
+            f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
+        ) from None
+    except Exception as error:  # noqa: BLE001 - any error in learner code is reported, not hidden
+        frames = traceback.extract_tb(error.__traceback__)[1:]  # drop this frame
+        where = "".join(traceback.format_list(frames)).rstrip()
+        raise CheckFailed(
+            f"{name} raised {type(error).__name__}: {error}\n"
+            f"Where it happened (most recent call last):\n{where}"
+        ) from None
+
+
+def unpack(name: str, result, count: int, names: Sequence[str]):
+    """Check that a function returned a tuple of ``count`` values named ``names``."""
+    if not isinstance(result, tuple) or len(result) != count:
+        got = f"a tuple of {len(result)} values" if isinstance(result, tuple) else type(result).__name__
+        raise CheckFailed(f"{name} must return a tuple of {count} values ({', '.join(names)}); it returned {got}.")
+    return result
+
+
+# ----------------------------------------------------------------------------
+# Assertions
+# ----------------------------------------------------------------------------
+
+def _on(case: str | None) -> str:
+    return f" (on {case})" if case else ""
+
+
+def assert_shape(name: str, value, expected_shape: Sequence[int], case: str | None = None) -> None:
+    """``value`` is a float64 array of ``expected_shape``."""
+    if not isinstance(value, np.ndarray):
+        raise CheckFailed(f"{name} should be a NumPy array of shape {tuple(expected_shape)}, "
+                          f"got {type(value).__name__}{_on(case)}.")
+    if value.shape != tuple(expected_shape):
+        raise CheckFailed(f"{name} has shape {value.shape} but should have shape {tuple(expected_shape)}{_on(case)}. "
+                          "Write the shape of every term next to it and match them.")
+    if value.dtype != np.float64:
+        raise CheckFailed(f"{name} has dtype {value.dtype} but should be float64{_on(case)}.")
+
+
+def describe_mismatch(actual: np.ndarray, expected: np.ndarray) -> str:
+    """A short diagnosis of how ``actual`` differs from ``expected`` (same shape).
+
+    Recognises the patterns that common bugs leave: NaN or infinity, the opposite
+    sign, a transposed matrix, a constant factor, a few wrong entries.
+    """
+    if not np.all(np.isfinite(actual)):
+        return "it contains NaN or infinity (an overflow, or 0/0?)"
+    if np.allclose(actual, -expected, rtol=RTOL, atol=ATOL) and np.any(expected != 0):
+        return "it has the opposite sign of the expected value"
+    if actual.ndim == 2 and actual.shape[0] == actual.shape[1] and np.allclose(actual, expected.T, rtol=RTOL, atol=ATOL):
+        return "it equals the transpose of the expected value"
+    nonzero = np.abs(expected) > ATOL
+    if np.any(nonzero):
+        ratios = actual[nonzero] / expected[nonzero]
+        if np.allclose(ratios, ratios[0], rtol=1e-6) and np.allclose(actual[~nonzero], 0, atol=ATOL):
+            return f"it is the expected value times {ratios[0]:.4g}: a constant factor is off"
+    wrong = ~np.isclose(actual, expected, rtol=RTOL, atol=ATOL)
+    if wrong.sum() < wrong.size:
+        first = tuple(int(i) for i in np.argwhere(wrong)[0])
+        return f"{int(wrong.sum())} of {wrong.size} entries are wrong, the first at index {first}"
+    return "every entry is wrong"
+
+
+def assert_close(
+    name: str,
+    actual,
+    expected,
+    hint: str | None = None,
+    case: str | None = None,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+) -> None:
+    """``actual`` equals ``expected`` (same shape) to ``rtol``/``atol``."""
+    expected = np.asarray(expected, dtype=np.float64)
+    assert_shape(name, actual, expected.shape, case)
+    if np.allclose(actual, expected, rtol=rtol, atol=atol):
+        return
+    difference = np.abs(actual - expected)
+    difference[~np.isfinite(difference)] = np.inf
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(difference)), difference.shape))
+    message = (
+        f"{name} is wrong{_on(case)}: the largest difference from the expected value is "
+        f"{difference[worst]:.3g} at index {worst} (expected {expected[worst]:.6g}, got {actual[worst]:.6g}); "
+        f"{describe_mismatch(actual, expected)}."
+    )
+    if hint:
+        message += f"\nHint: {hint}"
+    raise CheckFailed(message)
+
+
+def assert_unmodified(function_name: str, before: Mapping, after: Mapping) -> None:
+    """Every array in ``after`` still equals its copy in ``before``."""
+    for name, original in before.items():
+        now = after[name]
+        if isinstance(original, np.ndarray) and not np.array_equal(original, now, equal_nan=True):
+            raise CheckFailed(
+                f"{function_name} modified its input {name}. Functions must not change their "
+                "arguments: look for in-place operations such as `+=`, `*=` or slice assignment "
+                "on an input, and work on new arrays instead."
+            )
+
+
+def _arrays_in(value) -> list[np.ndarray]:
+    """Every NumPy array inside a (possibly nested) cache, in a stable order."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, Mapping):
+        return [a for key in sorted(value, key=str) for a in _arrays_in(value[key])]
+    if isinstance(value, (tuple, list)):
+        return [a for item in value for a in _arrays_in(item)]
+    return []
+
+
+# ----------------------------------------------------------------------------
+# Whole-function checks
+# ----------------------------------------------------------------------------
+
+def check_forward(
+    forward: Callable,
+    inputs: Mapping[str, np.ndarray],
+    expected: Mapping[str, np.ndarray],
+    hints: Mapping[str, str] | None = None,
+    case: str | None = None,
+) -> None:
+    """Check a forward function that returns ``(*outputs, cache)``.
+
+    Parameters
+    ----------
+    forward : callable
+        The learner's forward function, called as ``forward(**inputs)``.
+    inputs : mapping name -> ndarray
+        Keyword arguments. Copies are passed; the check fails if they change.
+    expected : mapping output name -> ndarray
+        Expected outputs, in the order the function returns them (before the cache).
+    hints : mapping output name -> str
+        A hint printed when that output is wrong.
+    case : str
+        A short description of the inputs, printed in failure messages.
+    """
+    hints = hints or {}
+    name = getattr(forward, "__name__", "forward")
+    originals = _copies(inputs)
+    passed = _copies(inputs)
+    result = unpack(name, call(forward, **passed), len(expected) + 1, [*expected, "cache"])
+    for (output_name, want), got in zip(expected.items(), result):
+        assert_close(output_name, got, want, hints.get(output_name), case)
+    assert_unmodified(name, originals, passed)
+
+
+def check_backward(
+    forward: Callable,
+    backward: Callable,
+    inputs: Mapping[str, np.ndarray],
+    upstream: Sequence[np.ndarray],
+    gradient_names: Sequence[str],
+    expected: Mapping[str, np.ndarray] | None = None,
+    hints: Mapping[str, str] | None = None,
+    hint_all_wrong: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    case: str | None = None,
+) -> None:
+    """Check a backward function against numerical gradients of its forward.
+
+    The learner's forward runs on ``inputs``; its cache and the ``upstream``
+    gradients go to the learner's backward. Each returned gradient must have the
+    shape of its input, agree with the central-difference gradient of the forward
+    to a relative error below ``threshold``, and (when given) equal ``expected``.
+    Neither the upstream gradients nor the cache may be modified.
+
+    Parameters
+    ----------
+    forward, backward : callable
+        ``forward(**inputs) -> (*outputs, cache)`` and
+        ``backward(*upstream, cache) -> gradients``.
+    inputs : mapping name -> ndarray
+        The forward function's keyword arguments.
+    upstream : sequence of ndarray
+        One upstream gradient per output of ``forward`` (the same shapes).
+    gradient_names : sequence of str
+        Names of the gradients ``backward`` returns, in order; ``"dx"`` is the
+        gradient with respect to input ``"x"``.
+    expected : mapping gradient name -> ndarray, optional
+        Expected gradients (computed from the reference implementation).
+    hints : mapping gradient name -> str
+        A hint printed when that gradient is wrong.
+    hint_all_wrong : str, optional
+        A hint printed instead when *every* gradient is wrong: the mistake is then
+        usually in a factor they all share.
+    threshold : float
+        Largest relative error accepted in the gradient check.
+    """
+    hints = hints or {}
+    b_name = getattr(backward, "__name__", "backward")
+    outputs_and_cache = call(forward, **_copies(inputs))
+    if not isinstance(outputs_and_cache, tuple) or len(outputs_and_cache) != len(upstream) + 1:
+        raise CheckFailed(f"{getattr(forward, '__name__', 'forward')} must return its outputs and a cache; "
+                          "fix it before its backward can be checked.")
+    cache = outputs_and_cache[-1]
+    upstream_copies = [np.array(u, copy=True) for u in upstream]
+    cache_before = [np.array(a, copy=True) for a in _arrays_in(cache)]
+    cache_snapshot = copy.copy(cache)
+
+    grads = call(backward, *upstream_copies, cache)
+    grads = unpack(b_name, grads, len(gradient_names), gradient_names)
+    named = dict(zip(gradient_names, grads))
+
+    for grad_name, grad in named.items():
+        assert_shape(grad_name, grad, np.shape(inputs[grad_name[1:]]), case)
+    assert_unmodified(b_name, {f"upstream gradient {i}": u for i, u in enumerate(upstream)},
+                      {f"upstream gradient {i}": u for i, u in enumerate(upstream_copies)})
+    cache_after = _arrays_in(cache_snapshot)
+    if len(cache_after) != len(cache_before) or not all(
+        np.array_equal(a, b, equal_nan=True) for a, b in zip(cache_before, cache_after)
+    ):
+        raise CheckFailed(f"{b_name} modified the cache. Work on new arrays instead of changing the cached ones in place.")
+
+    def weighted_outputs(**point):
+        # Every output flattened into one array: its upstream-weighted sum is the loss.
+        return np.concatenate([np.ravel(o) for o in forward(**point)[:-1]])
+
+    flat_upstream = np.concatenate([np.ravel(u) for u in upstream])
+    comparisons = compare_gradients(weighted_outputs, inputs, named, flat_upstream, threshold)
+    wrong = [c.name for c in comparisons if not c.passed]
+    if wrong:
+        message = f"{b_name} fails the gradient check{_on(case)}. {format_report(comparisons)}"
+        if hint_all_wrong and len(wrong) == len(comparisons) > 1:
+            message += f"\nHint: {hint_all_wrong}"
+        else:
+            message += "".join(f"\nHint for {name}: {hints[name]}" for name in wrong if name in hints)
+        raise CheckFailed(message)
+
+    for grad_name, want in (expected or {}).items():
+        assert_close(grad_name, named[grad_name], want, hints.get(grad_name), case)
+
+
+# ----------------------------------------------------------------------------
+# Display in Jupyter
+# ----------------------------------------------------------------------------
+
+def show_failures_plainly() -> None:
+    """In IPython, print a failed check as its message alone, without a traceback.
+
+    The traceback of a failed check only shows the checking code, which is noise
+    for a learner; the message already says what is wrong and where to look.
+    Errors of any other kind keep their full traceback. Does nothing outside IPython.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - plain Python
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        shell._showtraceback(etype, value, [f"{etype.__name__}: {value}"])
+
+    shell.set_custom_exc((CheckFailed,), handler)

@@ -1,0 +1,59 @@
+"""Shared fixtures: a scratch course in which every assignment is generated and a
+class of synthetic submissions (the reference, the untouched release, every
+mutant) is autograded by nbgrader once per test session."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder.grade import StudentScore, autograde, read_scores
+from autograder.paths import SLUGS, release_notebook, source_notebook
+from autograder.release import generate
+from autograder.submissions import fill, reference_answers
+from mutants import Mutant, catalogue
+
+REFERENCE = "reference"
+UNTOUCHED = "untouched"
+
+
+def mutant_student(mutant: Mutant) -> str:
+    return f"mutant-{mutant.name}"
+
+
+@dataclass
+class GradedAssignment:
+    """An assignment generated and autograded in a scratch course."""
+
+    slug: str
+    course: Path
+    generated: Path  # the notebook nbgrader generate_assignment produced
+    scores: dict[str, StudentScore]
+    log: str
+
+
+def write_submission(course: Path, student: str, slug: str, notebook: dict) -> None:
+    target = course / "submitted" / student / slug / f"{slug}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory) -> dict[str, GradedAssignment]:
+    """Every assignment generated from solutions/ and its synthetic class autograded."""
+    results = {}
+    for slug in SLUGS:
+        course = tmp_path_factory.mktemp(f"course-{slug}")
+        generated = generate(slug, course)
+        released = json.loads(generated.read_text(encoding="utf-8"))
+        answers = reference_answers(json.loads(source_notebook(slug).read_text(encoding="utf-8")))
+        write_submission(course, REFERENCE, slug, fill(released, answers))
+        write_submission(course, UNTOUCHED, slug, released)
+        for mutant in catalogue(slug):
+            write_submission(course, mutant_student(mutant), slug, fill(released, mutant.apply(answers)))
+        log = autograde(course, slug)
+        results[slug] = GradedAssignment(slug, course, generated, read_scores(course, slug), log)
+    return results

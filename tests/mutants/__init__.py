@@ -1,0 +1,50 @@
+"""Catalogues of realistic wrong implementations, one module per assignment.
+
+Each mutant is a bug that learners really write, expressed as an edit of the
+reference answer (so the catalogue follows the reference when it changes: an
+edit that no longer applies fails loudly). The pipeline tests substitute each
+mutant into a submission, autograde it with nbgrader, and require that it
+loses points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A wrong implementation of one or more answer cells.
+
+    name: short identifier, used as the nbgrader student id ("mutant-<name>").
+    bug: what the learner got wrong, in words.
+    edits: (answer cell grade_id, text in the reference, replacement); each text
+        must occur exactly once in that cell.
+    replace: answer cells replaced whole (for cheats such as hard-coded answers).
+    must_fail: test cells that must lose points (beyond "the total drops"), where
+        it matters which check catches the bug, e.g. bugs only hidden checks can see.
+    """
+
+    name: str
+    bug: str
+    edits: tuple[tuple[str, str, str], ...] = ()
+    replace: dict[str, str] = field(default_factory=dict)
+    must_fail: tuple[str, ...] = ()
+
+    def apply(self, answers: dict[str, str]) -> dict[str, str]:
+        """The reference answers with this mutant's bug in them."""
+        mutated = dict(answers)
+        for cell, old, new in self.edits:
+            count = mutated[cell].count(old)
+            if count != 1:
+                raise ValueError(f"mutant {self.name}: {old!r} occurs {count} times in cell {cell}, not once")
+            mutated[cell] = mutated[cell].replace(old, new)
+        mutated.update(self.replace)
+        return mutated
+
+
+def catalogue(slug: str) -> list[Mutant]:
+    """The mutant catalogue of an assignment."""
+    from importlib import import_module
+
+    return list(import_module(f"mutants.{slug}").MUTANTS)

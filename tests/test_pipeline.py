@@ -1,0 +1,72 @@
+"""Does every assignment go through nbgrader as the course design requires?
+
+Parametrised by slug: a new assignment is covered by adding its slug to
+autograder.paths.SLUGS and its mutant catalogue to tests/mutants/.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.paths import SLUGS, release_notebook
+from conftest import REFERENCE, UNTOUCHED, mutant_student
+from mutants import catalogue
+
+pytestmark = pytest.mark.slow
+
+ALL_MUTANTS = [(slug, m) for slug in SLUGS for m in catalogue(slug)]
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_is_the_committed_release_exactly_what_nbgrader_generates(slug, graded):
+    committed = release_notebook(slug).read_bytes()
+    generated = graded[slug].generated.read_bytes()
+    assert committed == generated, (
+        f"exercises/{slug}/{slug}.ipynb differs from what nbgrader generates from "
+        f"solutions/{slug}/{slug}.ipynb: run `python -m autograder release {slug}` and commit the result"
+    )
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_the_reference_solution_get_full_marks(slug, graded):
+    result = graded[slug].scores[REFERENCE]
+    assert result.max_score > 0
+    assert result.score == result.max_score, f"reference lost points in {result.failed_cells}"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_the_untouched_release_get_zero(slug, graded):
+    result = graded[slug].scores[UNTOUCHED]
+    assert result.score == 0, f"an untouched notebook earned points in {[c.cell for c in result.cells if c.score]}"
+    # Every test cell was graded (none skipped or lost): the run completed.
+    assert len(result.cells) == len(graded[slug].scores[REFERENCE].cells)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_every_point_carrying_cell_run_hidden_checks(slug, graded):
+    """Visible answers alone must earn nothing: each graded cell holds a hidden block."""
+    import json
+
+    from autograder.paths import source_notebook
+    from autograder.reference import cell_source
+
+    notebook = json.loads(source_notebook(slug).read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and meta.get("points", 0) > 0 and cell["cell_type"] == "code":
+            assert "### BEGIN HIDDEN TESTS" in cell_source(cell), f"{meta['grade_id']} has points but no hidden checks"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_is_the_mutant_catalogue_large_enough(slug):
+    assert len(catalogue(slug)) >= 8
+
+
+@pytest.mark.parametrize("slug,mutant", ALL_MUTANTS, ids=[f"{s}:{m.name}" for s, m in ALL_MUTANTS])
+def test_does_each_mutant_lose_points(slug, mutant, graded):
+    result = graded[slug].scores[mutant_student(mutant)]
+    assert result.score < result.max_score, f"mutant {mutant.name!r} ({mutant.bug}) got full marks"
+    for cell in mutant.must_fail:
+        assert result.cell(cell).score < result.cell(cell).max_score, (
+            f"mutant {mutant.name!r} ({mutant.bug}) was not caught by {cell}"
+        )
