@@ -57,3 +57,23 @@ def graded(tmp_path_factory) -> dict[str, GradedAssignment]:
         log = autograde(course, slug)
         results[slug] = GradedAssignment(slug, course, generated, read_scores(course, slug), log)
     return results
+
+
+@pytest.fixture(scope="session")
+def built_site() -> Path:
+    """The website, built as the README builds it (warnings are errors), into _build/html.
+
+    Built in the repository's own _build so the execution cache makes later runs fast.
+    """
+    import subprocess
+    import sys
+
+    from autograder.nbgrader_cli import environment
+    from autograder.paths import ROOT
+
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n", "--keep-going"]
+    result = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True, text=True, check=False)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book build failed:\n{log[-6000:]}"
+    assert "WARNING" not in log, f"the book build printed warnings:\n{log[-6000:]}"
+    return ROOT / "_build" / "html"

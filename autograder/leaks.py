@@ -1,0 +1,89 @@
+"""Find solution code or hidden tests where learners could read them.
+
+A *secret* is a line of code from a ``### BEGIN SOLUTION`` region or a
+``### BEGIN HIDDEN TESTS`` region of a source notebook. Secrets are compared
+after normalisation (comments dropped, white space collapsed), and documents
+after their HTML tags are stripped, so syntax highlighting cannot hide a leak.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .reference import cell_source
+from .submissions import SOLUTION_REGION
+
+HIDDEN_REGION = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS", re.S | re.M)
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+#: Lines shorter than this (after normalisation) are too generic to count as a
+#: leak on their own (``return dx``, ``])``).
+MIN_SECRET_LENGTH = 12
+
+#: Files of a built site that are read as text.
+TEXT_SUFFIXES = {".html", ".js", ".txt", ".ipynb", ".md", ".json", ".py", ".css"}
+
+
+def normalise(text: str) -> str:
+    """Collapse every run of white space to one space."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _code_only(line: str) -> str:
+    return normalise(line.split("#", 1)[0])
+
+
+@dataclass(frozen=True)
+class Secret:
+    kind: str  # "solution" or "hidden test"
+    line: str  # normalised
+
+
+def secrets(source_notebook: Path) -> list[Secret]:
+    """Every solution line and hidden-test line of a source notebook."""
+    notebook = json.loads(source_notebook.read_text(encoding="utf-8"))
+    found: dict[str, Secret] = {}
+    for cell in notebook["cells"]:
+        source = cell_source(cell)
+        for kind, pattern in (("solution", SOLUTION_REGION), ("hidden test", HIDDEN_REGION)):
+            for region in pattern.finditer(source):
+                for line in region.group(1).splitlines():
+                    code = _code_only(line)
+                    if len(code) >= MIN_SECRET_LENGTH:
+                        found.setdefault(code, Secret(kind, code))
+    return list(found.values())
+
+
+def visible_text(path: Path) -> str:
+    """A document's text as a reader sees it: tags stripped, entities decoded, white space collapsed."""
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".ipynb":
+        raw = "\n".join(cell_source(c) for c in json.loads(raw)["cells"])
+    elif path.suffix == ".html":
+        raw = html.unescape(re.sub(r"<[^>]+>", "", raw))
+    return normalise(raw)
+
+
+def text_files(folder: Path) -> Iterable[Path]:
+    return (p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in TEXT_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Leak:
+    path: Path
+    what: str
+
+
+def find_leaks(documents: Iterable[Path], secret_list: list[Secret]) -> list[Leak]:
+    """Every (document, secret) pair where the secret, or a marker line, appears in the document."""
+    leaks = []
+    for path in documents:
+        text = visible_text(path)
+        leaks += [Leak(path, f"marker {m!r}") for m in MARKERS if m in text]
+        leaks += [Leak(path, f"{s.kind} line {s.line!r}") for s in secret_list if s.line in text]
+    return leaks

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Print how long the course's slow steps take on this machine.
+
+    .venv/bin/python benchmarks/bench.py
+
+Figures (seconds, wall clock):
+- cold book build: an empty output folder and execution cache;
+- warm rebuild: the same build again, nothing changed;
+- autograde one submission: `nbgrader autograde` of one reference `rnn` submission,
+  including nbgrader's start-up, the kernel start-up and the checks.
+
+Timings on a shared machine are noisy; compare figures from one run with each other.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.grade import autograde, read_scores  # noqa: E402
+from autograder.nbgrader_cli import environment  # noqa: E402
+from autograder.paths import source_notebook  # noqa: E402
+from autograder.release import generate  # noqa: E402
+from autograder.submissions import fill, reference_answers  # noqa: E402
+
+
+def timed(action) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def build_book(output: Path) -> None:
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n",
+               "--keep-going", "--path-output", str(output)]
+    subprocess.run(command, cwd=ROOT, env=environment(), check=True, capture_output=True)
+
+
+def grade_one(slug: str, course: Path) -> None:
+    released = json.loads(generate(slug, course).read_text())
+    answers = reference_answers(json.loads(source_notebook(slug).read_text()))
+    target = course / "submitted" / "student" / slug / f"{slug}.ipynb"
+    target.parent.mkdir(parents=True)
+    target.write_text(json.dumps(fill(released, answers)))
+    seconds = timed(lambda: autograde(course, slug))
+    score = read_scores(course, slug)["student"]
+    print(f"autograde one {slug} submission: {seconds:6.1f} s  (score {score.score:g}/{score.max_score:g})")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "site"
+        cold = timed(lambda: build_book(output))
+        print(f"cold book build:                 {cold:6.1f} s")
+        warm = timed(lambda: build_book(output))
+        print(f"warm rebuild (nothing changed):  {warm:6.1f} s  ({cold / warm:.1f}x faster than cold)")
+    with tempfile.TemporaryDirectory() as scratch:
+        grade_one("rnn", Path(scratch))
+
+
+if __name__ == "__main__":
+    main()

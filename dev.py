@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""The course's two set-up commands. Needs only Python 3.10+ on the machine.
+
+    python3 dev.py book    build the website into _build/html
+    python3 dev.py test    run every test (extra arguments go to pytest)
+
+Both first make sure ``.venv/`` at the repository root exists and holds exactly
+the pinned versions in ``requirements.lock`` plus this repository's helper
+package ``rnnlab`` (installed editable). The install is redone only when
+``requirements.lock`` or ``pyproject.toml`` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".course-installed"
+
+# Warnings are errors (-W), cross-references are checked strictly (-n), and all
+# problems are reported in one run (--keep-going) rather than the first alone.
+BOOK_COMMAND = ["jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going"]
+
+
+def say(message: str) -> None:
+    print(f"[dev.py] {message}", flush=True)
+
+
+def run(command: list[str], **kwargs) -> None:
+    """Run a command, exiting with its status if it fails."""
+    result = subprocess.run(command, cwd=ROOT, **kwargs)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def wanted_state() -> str:
+    """A fingerprint of what .venv must hold: the lock, the package metadata, the Python."""
+    digest = hashlib.sha256()
+    for name in ("requirements.lock", "pyproject.toml"):
+        digest.update((ROOT / name).read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def ensure_environment() -> None:
+    """Create .venv and install the pinned dependencies, unless already done."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"Python 3.10 or newer is needed; this is {sys.version.split()[0]}.")
+    state = wanted_state()
+    if STAMP.exists() and STAMP.read_text() == state and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        say(f"creating {VENV.relative_to(ROOT)}/ with {sys.executable}")
+        run([sys.executable, "-m", "venv", str(VENV)])
+    say("installing the pinned dependencies (first time only: a few minutes)")
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    run([*pip, "install", "--upgrade", "pip"])
+    run([*pip, "install", "-r", str(ROOT / "requirements.lock")])
+    run([*pip, "install", "--no-deps", "-e", str(ROOT)])
+    STAMP.write_text(state)
+
+
+def environment() -> dict[str, str]:
+    """The environment for commands run inside .venv: its scripts come first on PATH
+    (nbgrader runs `alembic` from there), and Matplotlib draws without a screen."""
+    env = dict(os.environ)
+    env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
+    env["VIRTUAL_ENV"] = str(VENV)
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def book(_args: list[str]) -> None:
+    ensure_environment()
+    run([str(BIN / BOOK_COMMAND[0]), *BOOK_COMMAND[1:]], env=environment())
+    say(f"the website is in {ROOT / '_build' / 'html'}; open index.html in a browser")
+
+
+def test(args: list[str]) -> None:
+    ensure_environment()
+    run([str(PYTHON), "-m", "pytest", *args], env=environment())
+
+
+COMMANDS = {"book": book, "test": test}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    COMMANDS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Does the website build cleanly, with every chapter executed and every assignment downloadable?"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from autograder.paths import ROOT, SLUGS, release_notebook
+
+pytestmark = pytest.mark.slow
+
+
+def toc_files() -> list[str]:
+    """Every page of _toc.yml, in order (paths without suffix)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def chapters() -> list[str]:
+    """Pages written as MyST notebooks with code cells: these must be executed at build."""
+    return [f for f in toc_files() if (ROOT / f"{f}.md").exists() and "{code-cell}" in (ROOT / f"{f}.md").read_text()]
+
+
+def test_does_every_page_of_the_toc_exist():
+    for page in toc_files():
+        assert (ROOT / f"{page}.md").exists() or (ROOT / f"{page}.ipynb").exists(), page
+
+
+def test_does_the_book_build_with_every_page(built_site):
+    for page in toc_files():
+        assert (built_site / f"{page}.html").exists(), f"{page}.html was not built"
+    assert not (built_site / "reports").exists(), "an execution report exists: a chapter failed to execute"
+
+
+@pytest.mark.parametrize("page", chapters())
+def test_is_every_chapter_executed(page, built_site):
+    html = (built_site / f"{page}.html").read_text()
+    assert 'class="cell_output' in html, f"{page} shows no output: was it executed?"
+    assert "Traceback" not in html and 'class="output traceback' not in html
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_is_each_assignment_a_rendered_but_unexecuted_page(slug, built_site):
+    html = (built_site / "exercises" / slug / f"{slug}.html").read_text()
+    assert "YOUR CODE HERE" in html
+    assert 'class="cell_output' not in html, "the released notebook must not be executed at build"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_can_each_assignment_be_downloaded_from_its_chapter_and_its_page(slug, built_site):
+    released = release_notebook(slug).read_bytes()
+    chapter = (built_site / "book" / f"{slug}.html").read_text()
+    links = re.findall(r'href="(\.\./_downloads/[^"]+\.ipynb)"', chapter)
+    assert links, f"the chapter {slug} has no download link to its assignment"
+    assert any((built_site / "book" / link).read_bytes() == released for link in links)
+    # The page's own download button serves the notebook source.
+    assert (built_site / "_sources" / "exercises" / slug / f"{slug}.ipynb").read_bytes() == released

@@ -1,0 +1,143 @@
+"""Do the assignments' checks say what is wrong, by how much, and where to look?"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnlab import checks
+from rnnlab.checks import CheckFailed, fixed_array
+
+
+def scale_forward(x, w):
+    """out = x * w with a cache: x (N, D), w (D,) -> out (N, D)."""
+    return x * w, (x, w)
+
+
+def scale_backward(dout, cache):
+    x, w = cache
+    return dout * w, (dout * x).sum(axis=0)
+
+
+INPUTS = {"x": fixed_array((3, 4), 1), "w": fixed_array(4, 2)}
+UPSTREAM = [fixed_array((3, 4), 3)]
+
+
+def test_is_fixed_array_deterministic_bounded_and_seed_dependent():
+    a = fixed_array((4, 5), 7, scale=2.0)
+    assert a.shape == (4, 5) and a.dtype == np.float64
+    assert np.array_equal(a, fixed_array((4, 5), 7, scale=2.0))
+    assert np.all(np.abs(a) <= 2.0)
+    assert not np.allclose(a, fixed_array((4, 5), 8, scale=2.0))
+    # The first entries are pinned: a change here would silently invalidate the
+    # expected values written into the assignment notebooks.
+    np.testing.assert_allclose(fixed_array(3, 0), [0.8433807796, -0.8855636613, 0.1164451772], atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "actual, pattern",
+    [
+        (lambda e: -e, "opposite sign"),
+        (lambda e: e.T.copy(), "transpose"),
+        (lambda e: 2 * e, "times 2"),
+        (lambda e: np.where(np.arange(e.size).reshape(e.shape) == 5, 0.0, e), "1 of 16 entries are wrong, the first at index (1, 1)"),
+        (lambda e: e * np.nan, "NaN"),
+    ],
+)
+def test_does_a_value_mismatch_name_its_pattern(actual, pattern):
+    expected = fixed_array((4, 4), 4)
+    with pytest.raises(CheckFailed) as failure:
+        checks.assert_close("dWh", actual(expected), expected, hint="look at prev_h")
+    message = str(failure.value)
+    assert message.startswith("dWh is wrong") and pattern in message and "Hint: look at prev_h" in message
+
+
+def test_is_a_wrong_shape_reported_with_both_shapes():
+    with pytest.raises(CheckFailed, match=r"db has shape \(3,\) but should have shape \(4,\)"):
+        checks.assert_shape("db", np.zeros(3), (4,))
+
+
+def test_does_an_unimplemented_function_get_a_plain_instruction():
+    def rnn_step_forward(**kwargs):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match="rnn_step_forward is not implemented yet"):
+        checks.check_forward(rnn_step_forward, INPUTS, {"out": np.zeros((3, 4))})
+
+
+def test_does_an_error_in_learner_code_show_the_learners_line():
+    def broken(x, w):
+        return x @ np.ones((5, 5)), None  # shapes do not match
+
+    with pytest.raises(CheckFailed) as failure:
+        checks.check_forward(broken, INPUTS, {"out": np.zeros((3, 4))})
+    message = str(failure.value)
+    assert "broken raised ValueError" in message and "x @ np.ones((5, 5))" in message
+
+
+def test_does_check_forward_pass_a_right_function_and_catch_in_place_changes():
+    expected = {"out": INPUTS["x"] * INPUTS["w"]}
+    checks.check_forward(scale_forward, INPUTS, expected)
+
+    def in_place(x, w):
+        x *= w
+        return x, (x, w)
+
+    with pytest.raises(CheckFailed, match="in_place modified its input x"):
+        checks.check_forward(in_place, INPUTS, expected)
+
+
+def test_does_check_backward_pass_a_right_backward():
+    checks.check_backward(scale_forward, scale_backward, INPUTS, UPSTREAM, ("dx", "dw"))
+
+
+def test_does_check_backward_give_the_hint_of_the_wrong_gradient_only():
+    def wrong_dw(dout, cache):
+        dx, dw = scale_backward(dout, cache)
+        return dx, -dw
+
+    with pytest.raises(CheckFailed) as failure:
+        checks.check_backward(scale_forward, wrong_dw, INPUTS, UPSTREAM, ("dx", "dw"),
+                              hints={"dx": "HINT-DX", "dw": "HINT-DW"}, hint_all_wrong="HINT-ALL")
+    message = str(failure.value)
+    assert "dw: relative error" in message and "HINT-DW" in message
+    assert "HINT-DX" not in message and "HINT-ALL" not in message
+
+
+def test_does_check_backward_give_the_shared_hint_when_every_gradient_is_wrong():
+    def all_doubled(dout, cache):
+        return tuple(2 * g for g in scale_backward(dout, cache))
+
+    with pytest.raises(CheckFailed, match="HINT-ALL"):
+        checks.check_backward(scale_forward, all_doubled, INPUTS, UPSTREAM, ("dx", "dw"),
+                              hints={"dx": "HINT-DX"}, hint_all_wrong="HINT-ALL")
+
+
+def test_does_check_backward_compare_with_expected_values():
+    """A backward consistent with a wrong forward passes the gradient check; expected values catch it."""
+    dx, dw = scale_backward(UPSTREAM[0], (INPUTS["x"], INPUTS["w"]))
+    with pytest.raises(CheckFailed, match="dw is wrong"):
+        checks.check_backward(scale_forward, scale_backward, INPUTS, UPSTREAM, ("dx", "dw"),
+                              expected={"dx": dx, "dw": dw + 1.0})
+
+
+def test_does_check_backward_catch_a_modified_upstream_gradient_and_cache():
+    def modifies_upstream(dout, cache):
+        dout *= 1.0
+        dout[0, 0] += 1.0
+        return scale_backward(dout, cache)
+
+    with pytest.raises(CheckFailed, match="modified its input upstream gradient 0"):
+        checks.check_backward(scale_forward, modifies_upstream, INPUTS, UPSTREAM, ("dx", "dw"))
+
+    def modifies_cache(dout, cache):
+        cache[0][0, 0] = 99.0
+        return scale_backward(dout, cache)
+
+    with pytest.raises(CheckFailed, match="modified the cache"):
+        checks.check_backward(scale_forward, modifies_cache, INPUTS, UPSTREAM, ("dx", "dw"))
+
+
+def test_does_a_function_returning_the_wrong_number_of_values_get_told():
+    with pytest.raises(CheckFailed, match=r"must return a tuple of 2 values \(out, cache\)"):
+        checks.check_forward(lambda x, w: x * w, INPUTS, {"out": INPUTS["x"] * INPUTS["w"]})
