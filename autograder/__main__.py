@@ -13,18 +13,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .grade import autograde, read_scores
+from .grade import autograde, read_scores, register
 from .paths import ROOT, SLUGS
 from .release import release
 
 
 def _release(args: argparse.Namespace) -> int:
+    unknown = sorted(set(args.slugs) - set(SLUGS))
+    if unknown:
+        sys.exit(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(SLUGS)}")
     for path in release(args.slugs or SLUGS):
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
+    register(ROOT, args.slug)
     autograde(ROOT, args.slug)
     scores = read_scores(ROOT, args.slug)
     for student in sorted(scores):
@@ -39,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("release", help="regenerate exercises/ from solutions/ with nbgrader")
-    p.add_argument("slugs", nargs="*", choices=[*SLUGS, []], metavar="SLUG",
+    p.add_argument("slugs", nargs="*", metavar="SLUG",
                    help=f"assignments to release (default: all of {', '.join(SLUGS)})")
     p.set_defaults(run=_release)
 

@@ -6,6 +6,7 @@ The submissions must already be in nbgrader's layout,
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,20 @@ class StudentScore:
 def db_url(course_root: Path) -> str:
     """The gradebook URL nbgrader_config.py sets, resolved inside ``course_root``."""
     return f"sqlite:///{course_root / 'autograder' / 'gradebook.db'}"
+
+
+def register(course_root: Path, slug: str) -> str:
+    """Record ``slug``'s cells, points and checksums in the gradebook.
+
+    nbgrader stores them when it generates an assignment, and autograding needs
+    them. The generated copy goes to a scratch folder: exercises/ is left as
+    committed (``python -m autograder release`` is what rewrites it).
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        return nbgrader_cli.run(
+            ["generate_assignment", slug, "--force", f"--CourseDirectory.release_directory={scratch}"],
+            course_root,
+        )
 
 
 def autograde(course_root: Path, slug: str, students: list[str] | None = None) -> str:
