@@ -1,0 +1,138 @@
+"""Every public drawing helper of rnnlab.diagrams draws without error, with the expected panels."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle  # noqa: E402
+
+from rnnlab import diagrams  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _count(fig: Figure, kind) -> int:
+    return sum(isinstance(p, kind) for ax in fig.axes for p in ax.patches)
+
+
+def _texts(fig: Figure) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def _render(fig: Figure) -> None:
+    """Draw for real, so that mathtext errors in labels surface here and not in the book."""
+    fig.canvas.draw()
+
+
+def test_building_blocks_draw_on_a_given_axes():
+    fig, ax = diagrams.new_canvas()
+    a = diagrams.box(ax, (2, 2), "$x_t$", "input")
+    b = diagrams.box(ax, (6, 2), "$h_t$", "hidden")
+    c = diagrams.op_node(ax, (4, 4), "+")
+    diagrams.arrow(ax, a, b, "$W_x$")
+    diagrams.arrow(ax, c, (8, 5))
+    diagrams.matrix_block(ax, (1, 4), 2, 3, "param", label="$W$")
+    _render(fig)
+    assert len(fig.axes) == 1
+    assert _count(fig, FancyBboxPatch) == 2
+    assert _count(fig, Circle) == 1
+    assert _count(fig, FancyArrowPatch) == 2
+    assert _count(fig, Rectangle) == 2 * 3 + 1
+    assert not ax.axison
+
+
+def test_box_rejects_an_unknown_kind():
+    fig, ax = diagrams.new_canvas()
+    with pytest.raises(KeyError):
+        diagrams.box(ax, (0, 0), "?", "nonsense")
+
+
+@pytest.mark.parametrize("steps", [1, 3, 4])
+def test_unrolled_rnn_has_three_boxes_per_step(steps):
+    fig = diagrams.draw_unrolled_rnn(steps)
+    _render(fig)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 1
+    # folded cell (3 boxes) + h0 + (x, h, y) per step
+    assert _count(fig, FancyBboxPatch) == 3 + 1 + 3 * steps
+    # folded: 2 arrows + loop; unrolled: 3 arrows per step
+    assert _count(fig, FancyArrowPatch) == 3 + 3 * steps
+    texts = _texts(fig)
+    assert "$h_0$" in texts
+    assert ("$x_{T}$" in texts) == (steps > 3)
+
+
+def test_unrolled_rnn_rejects_zero_steps():
+    with pytest.raises(ValueError):
+        diagrams.draw_unrolled_rnn(0)
+
+
+def test_unrolled_rnn_draws_on_a_given_axes():
+    fig, ax = plt.subplots()
+    assert diagrams.draw_unrolled_rnn(2, ax=ax) is fig
+
+
+def test_architectures_has_five_panels_and_a_key():
+    fig = diagrams.draw_architectures()
+    _render(fig)
+    assert len(fig.axes) == 6
+    titles = [ax.get_title() for ax in fig.axes]
+    for name in ["one-to-one", "one-to-many", "many-to-one", "synchronised", "delayed", "key"]:
+        assert any(name in t for t in titles), name
+    boxes = [sum(isinstance(p, FancyBboxPatch) for p in ax.patches) for ax in fig.axes]
+    # one-to-one 3; one-to-many 1 + 4 + 4; many-to-one 4 + 4 + 1; synchronised 12;
+    # delayed 3 + 3 encoder, context, 3 + 3 decoder; key 4.
+    assert boxes == [3, 9, 9, 12, 13, 4]
+    assert any(isinstance(p, FancyBboxPatch) and p.get_facecolor()[:3] == matplotlib.colors.to_rgb(
+        diagrams.COLORS["context"]) for p in fig.axes[4].patches)
+
+
+def test_recurrence_kinds_has_four_panels_of_three_steps():
+    fig = diagrams.draw_recurrence_kinds()
+    _render(fig)
+    assert len(fig.axes) == 4
+    for ax in fig.axes:
+        assert sum(isinstance(p, FancyBboxPatch) for p in ax.patches) == 9
+        # 2 arrows inside each of 3 steps + 2 recurrent connections
+        assert sum(isinstance(p, FancyArrowPatch) for p in ax.patches) == 8
+    titles = " ".join(ax.get_title() for ax in fig.axes)
+    assert "Elman" in titles and "Jordan" in titles and "teacher forcing" in titles
+
+
+@pytest.mark.parametrize("show_gradients", [False, True])
+def test_step_graph(show_gradients):
+    fig = diagrams.draw_step_graph(show_gradients)
+    _render(fig)
+    assert len(fig.axes) == 1
+    assert _count(fig, FancyBboxPatch) == 6  # x, Wx, h_prev, Wh, b, h
+    assert _count(fig, Circle) == 4  # two products, a sum, tanh
+    texts = " ".join(_texts(fig))
+    assert ("\\partial L" in texts) == show_gradients
+    assert ("backward" in texts) == show_gradients
+
+
+def test_concatenation_blocks_have_the_right_shapes():
+    D, H = 3, 5
+    fig = diagrams.draw_concatenation(D, H)
+    _render(fig)
+    assert len(fig.axes) == 1
+    # cells of x (D), h (H), Wx (D*H), Wh (H*H), result (H), plus one outline per block
+    assert _count(fig, Rectangle) == D + H + D * H + H * H + H + 5
+
+
+def test_concatenation_rejects_empty_sizes():
+    with pytest.raises(ValueError):
+        diagrams.draw_concatenation(0, 3)
+
+
+def test_figures_have_white_backgrounds():
+    for fig in [diagrams.draw_unrolled_rnn(), diagrams.draw_architectures(), diagrams.draw_recurrence_kinds(),
+                diagrams.draw_step_graph(), diagrams.draw_concatenation()]:
+        assert matplotlib.colors.to_hex(fig.get_facecolor()) == "#ffffff"
