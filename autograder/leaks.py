@@ -45,18 +45,28 @@ class Secret:
 
 
 def secrets(source_notebook: Path) -> list[Secret]:
-    """Every solution line and hidden-test line of a source notebook."""
+    """Every solution line and hidden-test line of a source notebook.
+
+    A line that also stands outside the secret regions, whole or inside a longer
+    line (a call repeated in a visible check, ``expected_grads={``), is public
+    by design and not counted.
+    """
     notebook = json.loads(source_notebook.read_text(encoding="utf-8"))
     found: dict[str, Secret] = {}
+    public: list[str] = []
     for cell in notebook["cells"]:
         source = cell_source(cell)
+        outside = source
         for kind, pattern in (("solution", SOLUTION_REGION), ("hidden test", HIDDEN_REGION)):
+            outside = pattern.sub("", outside)
             for region in pattern.finditer(source):
                 for line in region.group(1).splitlines():
                     code = _code_only(line)
                     if len(code) >= MIN_SECRET_LENGTH:
                         found.setdefault(code, Secret(kind, code))
-    return list(found.values())
+        public.append(normalise(outside))
+    public_text = "\n".join(public)
+    return [secret for line, secret in found.items() if line not in public_text]
 
 
 def visible_text(path: Path) -> str:

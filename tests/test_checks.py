@@ -141,3 +141,55 @@ def test_does_check_backward_catch_a_modified_upstream_gradient_and_cache():
 def test_does_a_function_returning_the_wrong_number_of_values_get_told():
     with pytest.raises(CheckFailed, match=r"must return a tuple of 2 values \(out, cache\)"):
         checks.check_forward(lambda x, w: x * w, INPUTS, {"out": INPUTS["x"] * INPUTS["w"]})
+
+
+def test_does_a_gradient_wrong_at_early_time_steps_say_which():
+    """The signature of a missing h_{t+1} term: right at the last step only."""
+    expected = fixed_array((2, 4, 3), 20)
+    actual = expected.copy()
+    actual[:, :3] *= 0.5
+    assert checks.wrong_time_steps(actual, expected) == "wrong at time steps t = [0, 1, 2], right at t = [3]"
+    with pytest.raises(CheckFailed, match=r"wrong at time steps t = \[0, 1, 2\], right at t = \[3\]"):
+        checks.assert_close("dx", actual, expected)
+    assert checks.wrong_time_steps(expected, expected) is None
+    assert checks.wrong_time_steps(fixed_array((3, 4), 1), fixed_array((3, 4), 2)) is None
+
+
+def test_is_a_number_checked_by_value_and_type():
+    checks.assert_number("loss", np.float64(1.5), 1.5)
+    with pytest.raises(CheckFailed, match="loss is wrong: expected 1.5, got 3"):
+        checks.assert_number("loss", 3.0, 1.5, hint="divide by N")
+    with pytest.raises(CheckFailed, match="should be a number"):
+        checks.assert_number("loss", np.ones(2), 1.0)
+
+
+def test_is_a_change_of_direction_caught_and_a_rescaling_accepted():
+    grads = [fixed_array((3, 2), 21, 4.0), fixed_array(5, 22, 4.0)]
+    checks.assert_same_direction("clipped", [0.1 * g for g in grads], grads)
+    with pytest.raises(CheckFailed, match="changed direction"):
+        checks.assert_same_direction("clipped", [np.clip(g, -1, 1) for g in grads], grads)
+
+
+def square_loss(w, target):
+    """loss = sum((w - target)**2) with its gradient, as a (loss, grads) pair."""
+    return float(np.sum((w - target) ** 2)), {"w": 2 * (w - target)}
+
+
+def test_does_the_loss_gradient_check_pass_a_right_function_and_catch_a_wrong_one():
+    inputs = {"w": fixed_array((2, 3), 23), "target": np.arange(6).reshape(2, 3)}
+    checks.check_loss_gradients(square_loss, inputs, "square_loss", expected_loss=square_loss(**inputs)[0])
+
+    def half_gradient(w, target):
+        loss, grads = square_loss(w, target)
+        return loss, {"w": grads["w"] / 2}
+
+    with pytest.raises(CheckFailed, match=r"(?s)half_gradient fails the gradient check.*dw: relative error.*HINT-W"):
+        checks.check_loss_gradients(half_gradient, inputs, "half_gradient", hints={"w": "HINT-W"})
+
+
+def test_do_integer_inputs_keep_their_dtype_in_a_gradient_check():
+    def picks(scores, y):
+        assert y.dtype.kind == "i", "targets were turned into floats"
+        return float(scores[np.arange(len(y)), y].sum()), {"scores": np.eye(3)[y]}
+
+    checks.check_loss_gradients(picks, {"scores": fixed_array((2, 3), 24), "y": np.array([0, 2])}, "picks")

@@ -117,6 +117,25 @@ def assert_shape(name: str, value, expected_shape: Sequence[int], case: str | No
         raise CheckFailed(f"{name} has dtype {value.dtype} but should be float64{_on(case)}.")
 
 
+def wrong_time_steps(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-6) -> str | None:
+    """For arrays laid out (N, T, ...), say at which time steps they differ.
+
+    Bugs in backpropagation through time leave a signature along the time axis
+    (right at the last step only, or at the first only), which points at the
+    loop. Returns None for arrays without a time axis of length > 1.
+    """
+    if actual.ndim != 3 or actual.shape[1] < 2 or actual.shape != expected.shape:
+        return None
+    wrong = [
+        t for t in range(actual.shape[1])
+        if not np.allclose(actual[:, t], expected[:, t], rtol=rtol, atol=ATOL * 10)
+    ]
+    if not wrong or len(wrong) == actual.shape[1]:
+        return None
+    right = [t for t in range(actual.shape[1]) if t not in wrong]
+    return f"wrong at time steps t = {wrong}, right at t = {right}"
+
+
 def describe_mismatch(actual: np.ndarray, expected: np.ndarray) -> str:
     """A short diagnosis of how ``actual`` differs from ``expected`` (same shape).
 
@@ -134,6 +153,9 @@ def describe_mismatch(actual: np.ndarray, expected: np.ndarray) -> str:
         ratios = actual[nonzero] / expected[nonzero]
         if np.allclose(ratios, ratios[0], rtol=1e-6) and np.allclose(actual[~nonzero], 0, atol=ATOL):
             return f"it is the expected value times {ratios[0]:.4g}: a constant factor is off"
+    in_time = wrong_time_steps(actual, expected)
+    if in_time:
+        return in_time
     wrong = ~np.isclose(actual, expected, rtol=RTOL, atol=ATOL)
     if wrong.sum() < wrong.size:
         first = tuple(int(i) for i in np.argwhere(wrong)[0])
@@ -189,6 +211,55 @@ def _arrays_in(value) -> list[np.ndarray]:
     if isinstance(value, (tuple, list)):
         return [a for item in value for a in _arrays_in(item)]
     return []
+
+
+def _raise_if_gradients_wrong(function_name, comparisons, hints, hint_all_wrong, case) -> None:
+    """Raise a CheckFailed listing every gradient's error, with time-step patterns and hints."""
+    wrong = [c for c in comparisons if not c.passed]
+    if not wrong:
+        return
+    message = f"{function_name} fails the gradient check{_on(case)}. {format_report(comparisons)}"
+    for c in wrong:
+        if c.analytic is not None and np.all(np.isfinite(c.analytic)):
+            pattern = wrong_time_steps(c.analytic, c.numerical, rtol=1e-5)
+            if pattern:
+                message += f"\n{c.name} is {pattern}."
+    if hint_all_wrong and len(wrong) == len(comparisons) > 1:
+        message += f"\nHint: {hint_all_wrong}"
+    else:
+        message += "".join(f"\nHint for {c.name}: {hints[c.name]}" for c in wrong if c.name in hints)
+    raise CheckFailed(message)
+
+
+def assert_number(name: str, value, expected: float, hint: str | None = None, case: str | None = None,
+                  rtol: float = RTOL, atol: float = ATOL) -> None:
+    """``value`` is a real number (Python or NumPy scalar) equal to ``expected``."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+        raise CheckFailed(f"{name} should be a number, got {type(value).__name__}{_on(case)}.")
+    if not np.isclose(float(value), expected, rtol=rtol, atol=atol):
+        message = f"{name} is wrong{_on(case)}: expected {expected:.10g}, got {float(value):.10g}."
+        if hint:
+            message += f"\nHint: {hint}"
+        raise CheckFailed(message)
+
+
+def assert_same_direction(name: str, actual: Sequence[np.ndarray], reference: Sequence[np.ndarray],
+                          hint: str | None = None, case: str | None = None) -> None:
+    """The arrays ``actual``, taken together as one vector, point the same way as ``reference``.
+
+    The cosine of the angle between the two concatenated vectors must be 1 (to 1e-9).
+    """
+    a = np.concatenate([np.ravel(x) for x in actual])
+    r = np.concatenate([np.ravel(x) for x in reference])
+    cosine = float(a @ r / (np.linalg.norm(a) * np.linalg.norm(r) + 1e-300))
+    if not cosine > 1 - 1e-9:
+        angle = np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+        message = f"{name} changed direction{_on(case)}: it is {angle:.3g} degrees away from the original."
+        if hint:
+            message += f"\nHint: {hint}"
+        raise CheckFailed(message)
 
 
 # ----------------------------------------------------------------------------
@@ -300,17 +371,68 @@ def check_backward(
 
     flat_upstream = np.concatenate([np.ravel(u) for u in upstream])
     comparisons = compare_gradients(weighted_outputs, inputs, named, flat_upstream, threshold)
-    wrong = [c.name for c in comparisons if not c.passed]
-    if wrong:
-        message = f"{b_name} fails the gradient check{_on(case)}. {format_report(comparisons)}"
-        if hint_all_wrong and len(wrong) == len(comparisons) > 1:
-            message += f"\nHint: {hint_all_wrong}"
-        else:
-            message += "".join(f"\nHint for {name}: {hints[name]}" for name in wrong if name in hints)
-        raise CheckFailed(message)
+    _raise_if_gradients_wrong(b_name, comparisons, hints, hint_all_wrong, case)
 
     for grad_name, want in (expected or {}).items():
         assert_close(grad_name, named[grad_name], want, hints.get(grad_name), case)
+
+
+def check_loss_gradients(
+    loss_and_grads: Callable,
+    inputs: Mapping[str, np.ndarray],
+    function_name: str,
+    expected_loss: float | None = None,
+    expected_grads: Mapping[str, np.ndarray] | None = None,
+    hints: Mapping[str, str] | None = None,
+    hint_all_wrong: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    case: str | None = None,
+    gradient_check: bool = True,
+) -> None:
+    """Check a function that returns a scalar loss and its gradients.
+
+    Parameters
+    ----------
+    loss_and_grads : callable
+        ``loss_and_grads(**inputs) -> (loss, grads)`` where ``grads`` maps input
+        names to gradient arrays (an adapter around the learner's function).
+    inputs : mapping name -> ndarray
+        Keyword arguments; integer arrays (ids, targets) are passed but not differentiated.
+    function_name : str
+        The learner's function, named in messages.
+    expected_loss, expected_grads : optional
+        Values from the reference implementation.
+    hints : mapping gradient name -> str
+    threshold : float
+        Largest relative error accepted in the gradient check.
+    gradient_check : bool
+        Compare with central differences. Turn off for inputs so large that
+        finite differences are meaningless (then give ``expected_grads``).
+    """
+    hints = hints or {}
+    originals = _copies(inputs)
+    passed = _copies(inputs)
+    result = call(loss_and_grads, **passed)
+    loss, grads = result
+    assert_unmodified(function_name, originals, passed)
+    if not isinstance(grads, Mapping):
+        raise CheckFailed(f"{function_name} must return its gradients as a dict name -> array.")
+    missing = [name for name in (expected_grads or {}) if name not in grads]
+    if missing:
+        raise CheckFailed(f"{function_name} returned no gradient for {', '.join(missing)}{_on(case)}.")
+    if expected_loss is not None:
+        assert_number("loss", loss, expected_loss, hints.get("loss"), case)
+    for name, grad in grads.items():
+        assert_shape(f"the gradient of {name}", grad, np.shape(inputs[name]), case)
+
+    def loss_only(**point):
+        return np.asarray(loss_and_grads(**point)[0], dtype=np.float64)
+
+    comparisons = compare_gradients(loss_only, inputs, {f"d{k}": v for k, v in grads.items()}, None, threshold) \
+        if gradient_check else []
+    _raise_if_gradients_wrong(function_name, comparisons, {f"d{k}": v for k, v in hints.items()}, hint_all_wrong, case)
+    for name, want in (expected_grads or {}).items():
+        assert_close(f"the gradient of {name}", grads[name], want, hints.get(name), case)
 
 
 # ----------------------------------------------------------------------------

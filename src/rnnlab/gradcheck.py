@@ -29,7 +29,7 @@ check_gradients(forward, inputs, analytic, upstream, threshold)
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -132,6 +132,9 @@ class GradientComparison:
     worst_index: tuple[int, ...]
     analytic_value: float
     numerical_value: float
+    #: The two gradients compared, for callers that diagnose a failure further.
+    analytic: np.ndarray | None = field(default=None, repr=False, compare=False)
+    numerical: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -160,9 +163,9 @@ def compare_gradient(name: str, analytic, numerical, threshold: float = DEFAULT_
             f"{name} has shape {analytic.shape} but the gradient of its input has shape {numerical.shape}"
         )
     if not np.all(np.isfinite(analytic)):
-        return GradientComparison(name, float("inf"), threshold, (), float("nan"), float("nan"))
+        return GradientComparison(name, float("inf"), threshold, (), float("nan"), float("nan"), analytic, numerical)
     if analytic.size == 0:
-        return GradientComparison(name, 0.0, threshold, (), 0.0, 0.0)
+        return GradientComparison(name, 0.0, threshold, (), 0.0, 0.0, analytic, numerical)
     difference = np.abs(analytic - numerical)
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(difference)), difference.shape))
     return GradientComparison(
@@ -172,6 +175,8 @@ def compare_gradient(name: str, analytic, numerical, threshold: float = DEFAULT_
         worst_index=worst,
         analytic_value=float(analytic[worst]),
         numerical_value=float(numerical[worst]),
+        analytic=analytic,
+        numerical=numerical,
     )
 
 
@@ -210,7 +215,10 @@ def compare_gradients(
         input_name = grad_name[1:] if grad_name.startswith("d") else grad_name
         if input_name not in inputs:
             raise KeyError(f"gradient {grad_name!r} has no input named {input_name!r}")
-        point = {name: np.array(value, dtype=np.float64, copy=True) for name, value in inputs.items()}
+        # Copies: the caller's arrays are never nudged. Integer inputs (ids, targets)
+        # keep their dtype; only the differentiated input must be float.
+        point = {name: np.array(value, copy=True) for name, value in inputs.items()}
+        point[input_name] = np.array(inputs[input_name], dtype=np.float64, copy=True)
 
         def f_of_one_input(x, _name=input_name, _point=point):
             return forward(**{**_point, _name: x})
