@@ -14,6 +14,7 @@ Usage (from a chapter, in a cell whose input is removed from the page)::
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -46,8 +47,21 @@ def cell_source(cell: dict) -> str:
     return source if isinstance(source, str) else "".join(source)
 
 
+#: Top-level statements that define something. Anything else in a reference
+#: cell (a demonstration that trains a model and prints samples, a call that
+#: changes how IPython shows errors) is skipped: loading must be quick and quiet.
+DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign, ast.Try)
+
+
+def definitions_only(source: str, filename: str):
+    """Compile only the defining top-level statements of a cell."""
+    tree = ast.parse(source, filename)
+    tree.body = [node for node in tree.body if isinstance(node, DEFINITIONS)]
+    return compile(tree, filename, "exec")
+
+
 def load_reference(slug: str, root: Path = ROOT) -> SimpleNamespace:
-    """Execute the reference cells of ``solutions/<slug>/<slug>.ipynb``.
+    """Execute the definitions in the reference cells of ``solutions/<slug>/<slug>.ipynb``.
 
     Returns a namespace whose attributes are everything those cells define
     (``rnn_step_forward``, ``np``, ...).
@@ -56,7 +70,7 @@ def load_reference(slug: str, root: Path = ROOT) -> SimpleNamespace:
     notebook = json.loads(path.read_text(encoding="utf-8"))
     namespace: dict = {"__name__": f"reference_{slug}"}
     for index, cell in enumerate(reference_cells(notebook)):
-        code = compile(cell_source(cell), f"{path.name}[cell {index}]", "exec")
+        code = definitions_only(cell_source(cell), f"{path.name}[cell {index}]")
         exec(code, namespace)  # noqa: S102 - trusted: the course's own source notebook
     namespace.pop("__builtins__", None)
     return SimpleNamespace(**namespace)

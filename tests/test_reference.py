@@ -1,0 +1,27 @@
+"""Does the reference loader give the book and the tests the solutions' functions, quickly and quietly?"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from autograder.paths import SLUGS
+from autograder.reference import load_reference
+
+GRADED = {
+    "rnn": ["rnn_step_forward", "rnn_step_backward"],
+    "bptt": ["rnn_forward", "rnn_backward", "temporal_softmax_loss", "clip_by_global_norm",
+             "char_rnn_loss", "tbptt_gradients", "tbptt_train_step"],
+}
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_the_reference_define_every_graded_function_without_running_demonstrations(slug, capsys):
+    start = time.perf_counter()
+    reference = load_reference(slug)
+    elapsed = time.perf_counter() - start
+    for name in GRADED[slug]:
+        assert callable(getattr(reference, name)), name
+    assert capsys.readouterr().out == "", "loading the reference printed output: a demonstration cell ran"
+    assert elapsed < 5, f"loading took {elapsed:.1f} s"
