@@ -72,5 +72,6 @@ def load_reference(slug: str, root: Path = ROOT) -> SimpleNamespace:
     for index, cell in enumerate(reference_cells(notebook)):
         code = definitions_only(cell_source(cell), f"{path.name}[cell {index}]")
         exec(code, namespace)  # noqa: S102 - trusted: the course's own source notebook
-    namespace.pop("__builtins__", None)
-    return SimpleNamespace(**namespace)
+    # The dict is the loaded functions' globals: leave it whole (built-ins included)
+    # and expose a filtered view.
+    return SimpleNamespace(**{name: value for name, value in namespace.items() if name != "__builtins__"})

@@ -25,3 +25,4 @@ def test_does_the_reference_define_every_graded_function_without_running_demonst
         assert callable(getattr(reference, name)), name
     assert capsys.readouterr().out == "", "loading the reference printed output: a demonstration cell ran"
     assert elapsed < 5, f"loading took {elapsed:.1f} s"
+
