@@ -69,11 +69,15 @@ def ensure_environment() -> None:
 
 def environment() -> dict[str, str]:
     """The environment for commands run inside .venv: its scripts come first on PATH
-    (nbgrader runs `alembic` from there), and Matplotlib draws without a screen."""
+    (nbgrader runs `alembic` from there).
+
+    MPLBACKEND is removed: chapters are executed by Jupyter kernels, which must
+    keep their inline backend, or every figure silently disappears from the site.
+    """
     env = dict(os.environ)
     env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
     env["VIRTUAL_ENV"] = str(VENV)
-    env.setdefault("MPLBACKEND", "Agg")
+    env.pop("MPLBACKEND", None)
     return env
 
 

@@ -40,7 +40,9 @@ def timed(action) -> float:
 def build_book(output: Path) -> None:
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n",
                "--keep-going", "--path-output", str(output)]
-    subprocess.run(command, cwd=ROOT, env=environment(), check=True, capture_output=True)
+    env = environment()
+    env.pop("MPLBACKEND", None)  # kernels must keep their inline backend, or figures vanish
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def grade_one(slug: str, course: Path) -> None:

@@ -77,7 +77,9 @@ def built_site() -> Path:
     # earlier failed build would be mistaken for a failure of this one.
     shutil.rmtree(ROOT / "_build" / "html" / "reports", ignore_errors=True)
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n", "--keep-going"]
-    result = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True, text=True, check=False)
+    env = environment()
+    env.pop("MPLBACKEND", None)  # kernels must keep their inline backend, or figures vanish
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"the book build failed:\n{log[-6000:]}"
     # -W already turns Sphinx warnings into errors; this also catches warnings printed

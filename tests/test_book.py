@@ -44,6 +44,15 @@ def test_is_every_chapter_executed(page, built_site):
     assert "Traceback" not in html and 'class="output traceback' not in html
 
 
+@pytest.mark.parametrize("page", chapters())
+def test_does_every_figure_of_a_chapter_reach_its_page(page, built_site):
+    """Each `plt.show()` in a chapter must leave an image on the page. (Run with MPLBACKEND=Agg
+    in the kernels' environment, the chapters execute without error and show no figure at all.)"""
+    figures = (ROOT / f"{page}.md").read_text().count("plt.show()")
+    images = (built_site / f"{page}.html").read_text().count("<img")
+    assert images >= figures, f"{page}: {figures} figures drawn, {images} images on the page"
+
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_is_each_assignment_a_rendered_but_unexecuted_page(slug, built_site):
     html = (built_site / "exercises" / slug / f"{slug}.html").read_text()
