@@ -6,8 +6,8 @@
 Figures (seconds, wall clock):
 - cold book build: an empty output folder and execution cache;
 - warm rebuild: the same build again, nothing changed;
-- autograde one submission: `nbgrader autograde` of one reference `rnn` submission,
-  including nbgrader's start-up, the kernel start-up and the checks.
+- autograde one submission: `nbgrader autograde` of one reference submission of
+  each assignment, including nbgrader's start-up, the kernel start-up and the checks.
 
 Timings on a shared machine are noisy; compare figures from one run with each other.
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.grade import autograde, read_scores  # noqa: E402
 from autograder.nbgrader_cli import environment  # noqa: E402
-from autograder.paths import source_notebook  # noqa: E402
+from autograder.paths import SLUGS, source_notebook  # noqa: E402
 from autograder.release import generate  # noqa: E402
 from autograder.submissions import fill, reference_answers  # noqa: E402
 
@@ -53,7 +53,7 @@ def grade_one(slug: str, course: Path) -> None:
     target.write_text(json.dumps(fill(released, answers)))
     seconds = timed(lambda: autograde(course, slug))
     score = read_scores(course, slug)["student"]
-    print(f"autograde one {slug} submission: {seconds:6.1f} s  (score {score.score:g}/{score.max_score:g})")
+    print(f"autograde one {slug + ' submission:':21s}{seconds:6.1f} s  (score {score.score:g}/{score.max_score:g})")
 
 
 def main() -> None:
@@ -63,8 +63,9 @@ def main() -> None:
         print(f"cold book build:                 {cold:6.1f} s")
         warm = timed(lambda: build_book(output))
         print(f"warm rebuild (nothing changed):  {warm:6.1f} s  ({cold / warm:.1f}x faster than cold)")
-    with tempfile.TemporaryDirectory() as scratch:
-        grade_one("rnn", Path(scratch))
+    for slug in SLUGS:
+        with tempfile.TemporaryDirectory() as scratch:
+            grade_one(slug, Path(scratch))
 
 
 if __name__ == "__main__":
