@@ -193,3 +193,19 @@ def test_do_integer_inputs_keep_their_dtype_in_a_gradient_check():
         return float(scores[np.arange(len(y)), y].sum()), {"scores": np.eye(3)[y]}
 
     checks.check_loss_gradients(picks, {"scores": fixed_array((2, 3), 24), "y": np.array([0, 2])}, "picks")
+
+
+def test_is_a_loop_over_the_batch_reported_and_a_vectorised_function_accepted():
+    def vectorised(x):
+        return [np.tanh(x[:, k]) for k in range(2)]  # a comprehension is not counted
+
+    def looped(x):
+        out = np.zeros_like(x)
+        for n in range(x.shape[0]):
+            out[n] = np.tanh(x[n])
+        return out
+
+    checks.assert_loops_at_most(vectorised, 0, "time")
+    checks.assert_loops_at_most(looped, 1, "time")
+    with pytest.raises(CheckFailed, match=r"looped has 1 Python loop\(s\) \(line 3: `for n in range\(x.shape\[0\]\):`\)"):
+        checks.assert_loops_at_most(looped, 0, "time")

@@ -13,6 +13,7 @@ GRADED = {
     "rnn": ["rnn_step_forward", "rnn_step_backward"],
     "bptt": ["rnn_forward", "rnn_backward", "temporal_softmax_loss", "clip_by_global_norm",
              "char_rnn_loss", "tbptt_gradients", "tbptt_train_step"],
+    "lstm": ["lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"],
 }
 
 

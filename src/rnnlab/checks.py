@@ -16,7 +16,10 @@ values written into a notebook stay valid for every learner.
 
 from __future__ import annotations
 
+import ast
 import copy
+import inspect
+import textwrap
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 
@@ -260,6 +263,35 @@ def assert_same_direction(name: str, actual: Sequence[np.ndarray], reference: Se
         if hint:
             message += f"\nHint: {hint}"
         raise CheckFailed(message)
+
+
+def assert_loops_at_most(function: Callable, max_loops: int, what: str) -> None:
+    """``function``'s own code has at most ``max_loops`` ``for``/``while`` statements.
+
+    Vectorised code works on whole arrays; a loop over the batch or over units
+    is slow and a sign of a misunderstanding. Comprehensions are not counted.
+    When the source cannot be read (e.g. a built-in), nothing is checked.
+
+    Parameters
+    ----------
+    function : callable
+    max_loops : int
+    what : str
+        What the allowed loops may be over, for the message (e.g. "time").
+    """
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        return
+    loops = [node for node in ast.walk(ast.parse(source)) if isinstance(node, (ast.For, ast.While, ast.AsyncFor))]
+    if len(loops) > max_loops:
+        lines = source.splitlines()
+        shown = "; ".join(f"line {n.lineno}: `{lines[n.lineno - 1].strip()}`" for n in loops)
+        allowed = "no loop at all" if max_loops == 0 else f"at most {max_loops} loop(s), over {what}"
+        raise CheckFailed(
+            f"{function.__name__} has {len(loops)} Python loop(s) ({shown}); it should have {allowed}. "
+            "Work on whole arrays: NumPy operations apply to every row of the batch at once."
+        )
 
 
 # ----------------------------------------------------------------------------
