@@ -14,6 +14,7 @@ GRADED = {
     "bptt": ["rnn_forward", "rnn_backward", "temporal_softmax_loss", "clip_by_global_norm",
              "char_rnn_loss", "tbptt_gradients", "tbptt_train_step"],
     "lstm": ["lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"],
+    "gru": ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward"],
 }
 
 

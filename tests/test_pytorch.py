@@ -1,0 +1,79 @@
+"""Do the reference layers compute what PyTorch computes, with the weight mapping the chapters teach?
+
+Compared with outputs and gradients recorded from torch.nn.RNN, LSTM and GRU by
+tests/fixtures/make_pytorch_fixtures.py (PyTorch itself is not needed here).
+Mapping: our W = PyTorch's weight.T; PyTorch's LSTM blocks are (i, f, g, o) and
+ours (i, f, o, g); the RNN and LSTM add PyTorch's two biases into one; the GRU
+keeps both, blocks (r, z, n) in the same order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from autograder.reference import load_reference
+
+FIXTURES = np.load(Path(__file__).with_name("fixtures") / "pytorch_layers.npz")
+X, H0, DH = FIXTURES["x"], FIXTURES["h0"], FIXTURES["dh"]
+TOLERANCE = 1e-12
+
+
+def torch_param(layer: str, name: str) -> np.ndarray:
+    return FIXTURES[f"{layer}.{name}"]
+
+
+def lstm_blocks(rows: np.ndarray) -> np.ndarray:
+    """PyTorch's LSTM row blocks (i, f, g, o) -> the course's (i, f, o, g)."""
+    i, f, g, o = np.split(rows, 4, axis=0)
+    return np.concatenate([i, f, o, g], axis=0)
+
+
+def assert_matches(name: str, ours: np.ndarray, theirs: np.ndarray) -> None:
+    assert ours.shape == theirs.shape, f"{name}: shape {ours.shape} versus PyTorch's {theirs.shape}"
+    assert np.max(np.abs(ours - theirs)) < TOLERANCE, f"{name} differs from PyTorch by {np.max(np.abs(ours - theirs)):.2e}"
+
+
+def test_does_the_vanilla_rnn_match_torch_nn_rnn():
+    ref = load_reference("bptt")
+    Wx, Wh = torch_param("rnn", "weight_ih_l0").T, torch_param("rnn", "weight_hh_l0").T
+    b = torch_param("rnn", "bias_ih_l0") + torch_param("rnn", "bias_hh_l0")
+    h, cache = ref.rnn_forward(X, H0, Wx, Wh, b)
+    dx, dh0, dWx, dWh, db = ref.rnn_backward(DH, cache)
+    assert_matches("h", h, FIXTURES["rnn.h"])
+    assert_matches("dx", dx, FIXTURES["rnn.dx"])
+    assert_matches("dh0", dh0, FIXTURES["rnn.dh0"])
+    assert_matches("dWx", dWx, torch_param("rnn", "grad_weight_ih_l0").T)
+    assert_matches("dWh", dWh, torch_param("rnn", "grad_weight_hh_l0").T)
+    assert_matches("db", db, torch_param("rnn", "grad_bias_ih_l0"))
+
+
+def test_does_the_lstm_match_torch_nn_lstm_after_reordering_the_gates():
+    ref = load_reference("lstm")
+    Wx = lstm_blocks(torch_param("lstm", "weight_ih_l0")).T
+    Wh = lstm_blocks(torch_param("lstm", "weight_hh_l0")).T
+    b = lstm_blocks(torch_param("lstm", "bias_ih_l0") + torch_param("lstm", "bias_hh_l0"))
+    h, cache = ref.lstm_forward(X, H0, Wx, Wh, b)
+    dx, dh0, dWx, dWh, db = ref.lstm_backward(DH, cache)
+    assert_matches("h", h, FIXTURES["lstm.h"])
+    assert_matches("dx", dx, FIXTURES["lstm.dx"])
+    assert_matches("dh0", dh0, FIXTURES["lstm.dh0"])
+    assert_matches("dWx", dWx, lstm_blocks(torch_param("lstm", "grad_weight_ih_l0")).T)
+    assert_matches("dWh", dWh, lstm_blocks(torch_param("lstm", "grad_weight_hh_l0")).T)
+    assert_matches("db", db, lstm_blocks(torch_param("lstm", "grad_bias_ih_l0")))
+
+
+def test_does_the_gru_match_torch_nn_gru_with_the_same_blocks_and_two_biases():
+    ref = load_reference("gru")
+    Wx, Wh = torch_param("gru", "weight_ih_l0").T, torch_param("gru", "weight_hh_l0").T
+    bx, bh = torch_param("gru", "bias_ih_l0"), torch_param("gru", "bias_hh_l0")
+    h, cache = ref.gru_forward(X, H0, Wx, Wh, bx, bh)
+    dx, dh0, dWx, dWh, dbx, dbh = ref.gru_backward(DH, cache)
+    assert_matches("h", h, FIXTURES["gru.h"])
+    assert_matches("dx", dx, FIXTURES["gru.dx"])
+    assert_matches("dh0", dh0, FIXTURES["gru.dh0"])
+    assert_matches("dWx", dWx, torch_param("gru", "grad_weight_ih_l0").T)
+    assert_matches("dWh", dWh, torch_param("gru", "grad_weight_hh_l0").T)
+    assert_matches("dbx", dbx, torch_param("gru", "grad_bias_ih_l0"))
+    assert_matches("dbh", dbh, torch_param("gru", "grad_bias_hh_l0"))
