@@ -25,6 +25,12 @@ MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "
 #: leak on their own (``return dx``, ``])``).
 MIN_SECRET_LENGTH = 12
 
+#: A solution line counts only if it computes something (a product, a
+#: nonlinearity, a sum...). Bookkeeping lines that any loop over time contains,
+#: such as ``h = np.zeros((N, T, H))`` or ``for t in range(T):``, teach nothing
+#: of the answer and appear legitimately in the chapters' own code.
+COMPUTES = re.compile(r"[@*/+]| - |tanh|sigmoid|exp|log|sqrt|clip|\.sum|concatenate|\.T\b|take_along_axis|where")
+
 #: Files of a built site that are read as text.
 TEXT_SUFFIXES = {".html", ".js", ".txt", ".ipynb", ".md", ".json", ".py", ".css"}
 
@@ -62,7 +68,7 @@ def secrets(source_notebook: Path) -> list[Secret]:
             for region in pattern.finditer(source):
                 for line in region.group(1).splitlines():
                     code = _code_only(line)
-                    if len(code) >= MIN_SECRET_LENGTH:
+                    if len(code) >= MIN_SECRET_LENGTH and (kind == "hidden test" or COMPUTES.search(code)):
                         found.setdefault(code, Secret(kind, code))
         public.append(normalise(outside))
     public_text = "\n".join(public)

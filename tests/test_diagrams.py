@@ -263,3 +263,33 @@ def test_bptt_figures_have_white_backgrounds():
     for fig in [diagrams.draw_bptt_graph(), diagrams.draw_two_descendants(), diagrams.draw_tbptt_windows(),
                 diagrams.draw_clipping(), diagrams.draw_char_lm()]:
         assert matplotlib.colors.to_hex(fig.get_facecolor()) == "#ffffff"
+
+
+# --------------------------------------------------------------------------- #
+# Long short-term memory
+# --------------------------------------------------------------------------- #
+
+@pytest.mark.parametrize("show_gradients", [False, True])
+def test_lstm_cell_has_four_gates_and_five_elementwise_operations(show_gradients):
+    fig = diagrams.draw_lstm_cell(show_gradients)
+    _render(fig)
+    assert len(fig.axes) == 1
+    # c_{t-1}, c_t, h_{t-1}, x_t, h_t and the four gate layers
+    assert _count(fig, FancyBboxPatch) == 9
+    # forget x, write x, +, tanh(c_t), output x; plus two junction dots
+    assert _count(fig, Circle) == 5 + 2
+    texts = _texts(fig)
+    assert texts.count(r"$\sigma$") == 3 and r"$\tanh$" in texts
+    for decides in ["what to erase", "how much to write", "what to write", "what to show"]:
+        assert any(decides in t for t in texts), decides
+    for label in ["$c_{t-1}$", "$c_t$", "$h_{t-1}$", "$x_t$", "$h_t$", "$f_t$", "$i_t$", "$g_t$", "$o_t$"]:
+        assert label in texts, label
+    # the gradient: one path along the cell state, one back through h
+    assert _dashed_red_arrows(fig) == (2 if show_gradients else 0)
+    assert any("no matrix" in t for t in texts) == show_gradients
+
+
+def test_lstm_cell_draws_on_a_given_axes_with_a_white_background():
+    fig, ax = plt.subplots()
+    assert diagrams.draw_lstm_cell(ax=ax) is fig
+    assert matplotlib.colors.to_hex(diagrams.draw_lstm_cell().get_facecolor()) == "#ffffff"

@@ -40,6 +40,9 @@ draw_clipping
     Clipping a 2-D gradient by value and by norm.
 draw_char_lm
     A character-level language model on a word, with one-hot inputs and targets.
+draw_lstm_cell
+    One LSTM step: the cell state running along the top, the four gates and
+    the elementwise operations, optionally with the two backward paths.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ __all__ = [
     "draw_tbptt_windows",
     "draw_clipping",
     "draw_char_lm",
+    "draw_lstm_cell",
 ]
 
 #: Fill colours by role; edges are a darker shade of the same hue.
@@ -766,4 +770,92 @@ def draw_char_lm(text: str = "hello", vocab: Sequence[str] = ("h", "e", "l", "o"
             style="italic")
     ax.text(1.9 + 2.2 * (steps - 1) + 0.75, y_in, "inputs", ha="left", va="center", fontsize=_FONT - 2,
             style="italic")
+    return fig
+
+
+# --------------------------------------------------------------------------- #
+# Long short-term memory
+# --------------------------------------------------------------------------- #
+
+
+def draw_lstm_cell(show_gradients: bool = False, ax: Axes | None = None) -> Figure:
+    """One LSTM step, with the cell state running along the top.
+
+    :math:`h_{t-1}` and :math:`x_t` feed four gate layers: the forget gate
+    :math:`f_t`, the input gate :math:`i_t` and the output gate :math:`o_t`
+    (sigmoids) and the candidate :math:`g_t` (a tanh). The cell state (purple)
+    is changed only elementwise: multiplied by :math:`f_t`, then added
+    :math:`i_t \\odot g_t`. The new hidden state is :math:`o_t \\odot \\tanh(c_t)`.
+    Under each gate, what it decides.
+
+    With ``show_gradients`` the two backward paths are drawn in dashed red:
+    along the cell state, where the gradient is multiplied elementwise by
+    :math:`f_t` and meets no matrix, and from :math:`h_t` back to
+    :math:`h_{t-1}` through the gates and :math:`W_h`.
+    """
+    fig, ax = new_canvas(width=11, height=6.4 if show_gradients else 5.9, xlim=(-0.6, 14.6),
+                         ylim=(-0.45 if not show_gradients else -1.2, 7.9), ax=ax)
+    grey = "#555555"
+    cell_edge = _EDGES["context"]
+    y_c, y_mid, y_gate, y_bus = 6.6, 5.0, 3.3, 1.85
+    x_f, x_i, x_g, x_o, x_out = 3.6, 5.7, 7.8, 9.9, 11.6
+    # The cell state: the top line, changed only by elementwise operations.
+    c_prev = box(ax, (0.35, y_c), r"$c_{t-1}$", "context", 1.0, 0.6)
+    c_next = box(ax, (13.5, y_c), r"$c_t$", "context", 0.9, 0.6)
+    forget = op_node(ax, (x_f, y_c), r"$\times$")
+    add = op_node(ax, (x_g, y_c), "+")
+    wide = dict(color=cell_edge, linewidth=2.6)
+    arrow(ax, c_prev, forget, **wide)
+    arrow(ax, forget, add, **wide)
+    arrow(ax, add, c_next, **wide)
+    ax.text((x_f + x_g) / 2, y_c + 0.42, "cell state", ha="center", fontsize=_FONT - 2, color=cell_edge,
+            style="italic")
+    # The inputs: h_{t-1} and x_t on a common bus under the gates.
+    h_prev = box(ax, (0.35, y_bus), r"$h_{t-1}$", "hidden", 1.0, 0.6)
+    x_in = box(ax, (1.95, 0.35), r"$x_t$", "input", 0.8, 0.6)
+    ax.plot([0.85, x_o], [y_bus, y_bus], color=grey, lw=1.4, zorder=1)
+    ax.plot([1.95, 1.95], [0.65, y_bus], color=grey, lw=1.4, zorder=1)
+    ax.add_patch(Circle((1.95, y_bus), 0.07, color=grey, zorder=2))
+    gates = {}
+    for name, cx, symbol, decides in [
+        ("f", x_f, r"$\sigma$", "forget gate:\nwhat to erase"),
+        ("i", x_i, r"$\sigma$", "input gate:\nhow much to write"),
+        ("g", x_g, r"$\tanh$", "candidate:\nwhat to write"),
+        ("o", x_o, r"$\sigma$", "output gate:\nwhat to show"),
+    ]:
+        gates[name] = box(ax, (cx, y_gate), symbol, "param", 0.9, 0.6, fontsize=_FONT - 1)
+        arrow(ax, (cx, y_bus), gates[name], color=grey)
+        ax.text(cx, y_bus - 0.3, decides, ha="center", va="top", fontsize=_FONT - 3, color="#333333")
+    # Forget: multiply the old cell state by f_t.
+    arrow(ax, gates["f"], forget, r"$f_t$", color=grey, text_offset=(-0.3, 0.0))
+    # Write: add i_t * g_t.
+    write = op_node(ax, (x_g, y_mid), r"$\times$")
+    arrow(ax, gates["g"], write, r"$g_t$", color=grey, text_offset=(0.3, -0.1))
+    arrow(ax, gates["i"], write, r"$i_t$", color=grey, text_offset=(-0.25, 0.2))
+    arrow(ax, write, add, color=grey)
+    # Show: h_t = o_t * tanh(c_t).
+    ax.plot([x_out, x_out], [y_c, y_mid + 0.3], color=cell_edge, lw=1.6, zorder=1)
+    ax.add_patch(Circle((x_out, y_c), 0.07, color=cell_edge, zorder=2))
+    squash = op_node(ax, (x_out, y_mid), "tanh", radius=0.36, fontsize=_FONT - 2)
+    show = op_node(ax, (x_out, y_gate), r"$\times$")
+    arrow(ax, squash, show, color=grey)
+    arrow(ax, gates["o"], show, r"$o_t$", color=grey, text_offset=(0.0, 0.25))
+    h_next = box(ax, (13.5, y_gate), r"$h_t$", "hidden", 0.9, 0.6)
+    arrow(ax, show, h_next, color=grey)
+    ax.text(13.5, y_gate - 0.45, "to the output\nand to step $t+1$", ha="center", va="top", fontsize=_FONT - 3)
+    ax.text(x_out + 0.5, y_mid, r"$h_t = o_t \odot \tanh(c_t)$", ha="left", va="center",
+            fontsize=_FONT - 2)
+    ax.text(x_g + 0.4, y_c - 0.55, r"$c_t = f_t \odot c_{t-1} + i_t \odot g_t$", ha="left", va="center",
+            fontsize=_FONT - 2)
+    if show_gradients:
+        red = COLORS["grad"]
+        arrow(ax, (13.0, y_c + 0.75), (0.9, y_c + 0.75), **_GRAD_STYLE)
+        ax.text(6.9, y_c + 1.05, r"along the cell state, $c_{t-1}$ receives $\partial L/\partial c_t \odot f_t$: "
+                "elementwise, no matrix",
+                ha="center", va="center", color=red, fontsize=_FONT - 2)
+        ax.plot([13.5, 13.5, -0.05], [y_gate - 1.15, -0.4, -0.4], color=red, lw=1.5, ls="--", zorder=1)
+        arrow(ax, (-0.05, -0.4), (-0.05, y_bus - 0.32), **_GRAD_STYLE)
+        ax.text(6.9, -0.8, r"through $h$: $\partial L/\partial h_{t-1} = \delta_t W_h^\top$, "
+                r"a product with a matrix and the gates' slopes",
+                ha="center", va="center", color=red, fontsize=_FONT - 2)
     return fig
