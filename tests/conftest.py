@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grade import StudentScore, autograde, read_scores
-from autograder.paths import SLUGS, release_notebook, source_notebook
+from autograder.paths import SLUGS, source_notebook
 from autograder.release import generate
 from autograder.submissions import fill, reference_answers
 from mutants import Mutant, catalogue
@@ -41,22 +41,36 @@ def write_submission(course: Path, student: str, slug: str, notebook: dict) -> N
     target.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
 
 
+def prepare_class(slug: str, course: Path) -> Path:
+    """Generate ``slug`` in ``course`` and submit the reference, the untouched release and every mutant."""
+    generated = generate(slug, course)
+    released = json.loads(generated.read_text(encoding="utf-8"))
+    answers = reference_answers(json.loads(source_notebook(slug).read_text(encoding="utf-8")))
+    write_submission(course, REFERENCE, slug, fill(released, answers))
+    write_submission(course, UNTOUCHED, slug, released)
+    for mutant in catalogue(slug):
+        write_submission(course, mutant_student(mutant), slug, fill(released, mutant.apply(answers)))
+    return generated
+
+
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory) -> dict[str, GradedAssignment]:
-    """Every assignment generated from solutions/ and its synthetic class autograded."""
-    results = {}
-    for slug in SLUGS:
-        course = tmp_path_factory.mktemp(f"course-{slug}")
-        generated = generate(slug, course)
-        released = json.loads(generated.read_text(encoding="utf-8"))
-        answers = reference_answers(json.loads(source_notebook(slug).read_text(encoding="utf-8")))
-        write_submission(course, REFERENCE, slug, fill(released, answers))
-        write_submission(course, UNTOUCHED, slug, released)
-        for mutant in catalogue(slug):
-            write_submission(course, mutant_student(mutant), slug, fill(released, mutant.apply(answers)))
-        log = autograde(course, slug)
-        results[slug] = GradedAssignment(slug, course, generated, read_scores(course, slug), log)
-    return results
+    """Every assignment generated from solutions/ and its synthetic class autograded.
+
+    Each assignment has its own scratch course, so their nbgrader runs are
+    independent and run side by side, one per core.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    courses = {slug: tmp_path_factory.mktemp(f"course-{slug}") for slug in SLUGS}
+    generated = {slug: prepare_class(slug, course) for slug, course in courses.items()}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        logs = dict(zip(SLUGS, pool.map(lambda slug: autograde(courses[slug], slug), SLUGS)))
+    return {
+        slug: GradedAssignment(slug, courses[slug], generated[slug], read_scores(courses[slug], slug), logs[slug])
+        for slug in SLUGS
+    }
 
 
 @pytest.fixture(scope="session")
