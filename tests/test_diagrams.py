@@ -293,3 +293,36 @@ def test_lstm_cell_draws_on_a_given_axes_with_a_white_background():
     fig, ax = plt.subplots()
     assert diagrams.draw_lstm_cell(ax=ax) is fig
     assert matplotlib.colors.to_hex(diagrams.draw_lstm_cell().get_facecolor()) == "#ffffff"
+
+
+# --------------------------------------------------------------------------- #
+# Gated recurrent units
+# --------------------------------------------------------------------------- #
+
+@pytest.mark.parametrize("show_gradients", [False, True])
+def test_gru_cell_has_two_gates_a_candidate_and_no_cell_state(show_gradients):
+    fig = diagrams.draw_gru_cell(show_gradients)
+    _render(fig)
+    assert len(fig.axes) == 1
+    # h_{t-1}, x_t, h_t, the two gates, the two sides of the candidate and its tanh
+    assert _count(fig, FancyBboxPatch) == 8
+    # keep x, +, reset x, candidate +, 1 -, write x; plus seven junction dots
+    assert _count(fig, Circle) == 6 + 7
+    texts = _texts(fig)
+    assert texts.count(r"$\sigma$") == 2 and r"$\tanh$" in texts
+    for label in ["$h_{t-1}$", "$x_t$", "$h_t$", "$r$", "$z$", "$n$", "$1 - z$", r"$W_{hn}, b_{hn}$", r"$W_{xn}, b_{xn}$"]:
+        assert label in texts, label
+    assert not any("c_t" in t or "c_{t-1}" in t for t in texts), "a GRU has no cell state"
+    for decides in ["update gate", "reset gate", "candidate"]:
+        assert any(decides in t for t in texts), decides
+    # the reset gate multiplies the hidden side after its product (the cuDNN and PyTorch form)
+    assert any(r"r \odot (h_{t-1} W_{hn} + b_{hn})" in t for t in texts)
+    # the gradient: one road directly along the state, one through the gates and W_h
+    assert _dashed_red_arrows(fig) == (2 if show_gradients else 0)
+    assert any("no matrix" in t for t in texts) == show_gradients
+
+
+def test_gru_cell_draws_on_a_given_axes_with_a_white_background():
+    fig, ax = plt.subplots()
+    assert diagrams.draw_gru_cell(ax=ax) is fig
+    assert matplotlib.colors.to_hex(diagrams.draw_gru_cell().get_facecolor()) == "#ffffff"
