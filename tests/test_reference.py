@@ -15,6 +15,8 @@ GRADED = {
              "char_rnn_loss", "tbptt_gradients", "tbptt_train_step"],
     "lstm": ["lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"],
     "gru": ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward"],
+    "bidirectional": ["reverse_within_lengths", "birnn_forward", "birnn_backward",
+                      "stacked_rnn_forward", "stacked_rnn_backward"],
 }
 
 
