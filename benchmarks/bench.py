@@ -53,7 +53,7 @@ def grade_one(slug: str, course: Path) -> None:
     target.write_text(json.dumps(fill(released, answers)))
     seconds = timed(lambda: autograde(course, slug))
     score = read_scores(course, slug)["student"]
-    print(f"autograde one {slug + ' submission:':21s}{seconds:6.1f} s  (score {score.score:g}/{score.max_score:g})")
+    print(f"autograde one submission, {slug:14s}{seconds:6.1f} s  (score {score.score:g}/{score.max_score:g})")
 
 
 def main() -> None:

@@ -8,8 +8,10 @@ checks
     The assertions used by the assignments' tests: shapes, values, gradients,
     unmodified inputs, each failing with a message that names what is wrong,
     by how much, and where to look.
-diagrams
-    Matplotlib drawings used by the book (unrolled networks, architectures).
+data
+    The shipped public-domain corpus and text utilities for language models.
+diagrams, diagrams_bidirectional
+    Matplotlib drawings used by the book (unrolled networks, cells, architectures).
 
 This package never contains a solution to a graded function: learners install it.
 """
