@@ -209,3 +209,13 @@ def test_is_a_loop_over_the_batch_reported_and_a_vectorised_function_accepted():
     checks.assert_loops_at_most(looped, 1, "time")
     with pytest.raises(CheckFailed, match=r"looped has 1 Python loop\(s\) \(line 3: `for n in range\(x.shape\[0\]\):`\)"):
         checks.assert_loops_at_most(looped, 0, "time")
+
+
+def test_is_the_loop_count_read_from_source_a_grader_provides():
+    """A function run in a sandbox has no readable source; the grader passes it along."""
+    class Remote:
+        __name__ = "remote"
+        __source__ = "def remote(x):\n    for n in range(3):\n        pass\n"
+
+    with pytest.raises(CheckFailed, match="remote has 1 Python loop"):
+        checks.assert_loops_at_most(Remote(), 0, "time")

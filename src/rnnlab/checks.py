@@ -279,10 +279,13 @@ def assert_loops_at_most(function: Callable, max_loops: int, what: str) -> None:
     what : str
         What the allowed loops may be over, for the message (e.g. "time").
     """
-    try:
-        source = textwrap.dedent(inspect.getsource(function))
-    except (OSError, TypeError):
-        return
+    source = getattr(function, "__source__", None)  # set by a grader that runs the code elsewhere
+    if source is None:
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            return
+    source = textwrap.dedent(source)
     loops = [node for node in ast.walk(ast.parse(source)) if isinstance(node, (ast.For, ast.While, ast.AsyncFor))]
     if len(loops) > max_loops:
         lines = source.splitlines()

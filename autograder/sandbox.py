@@ -1,0 +1,186 @@
+"""Run a submission's code in a separate, limited process, and call it from the grader.
+
+The checks of a test cell must run as written whatever the submission did:
+patching NumPy, redefining the checking helpers, changing ``AssertionError``
+or the kernel. So the submission's answer cells never run in the process
+that runs the checks. They run in a worker process (autograder.sandbox_worker)
+with limited memory and CPU, no access to the course directory beyond the
+helper package, and no way to start processes. The grader holds a
+``LearnerFunction`` for each function the answers define; calling it sends the
+arguments to the worker and brings back the result, through a wire format
+without pickle (autograder.wire). A per-call timeout ends infinite loops; a
+worker that dies (``os._exit``, a segfault, the memory limit) makes every later
+call fail with the reason, while results obtained before stay valid.
+
+Usage::
+
+    with Sandbox(course_root) as box:
+        box.run(setup_code, "setup")          # read-only cells: imports, given helpers
+        box.run(answer_code, "rnn_step_forward")
+        rnn_step_forward = box.function("rnn_step_forward", source=answer_code)
+        next_h, cache = rnn_step_forward(x, prev_h, Wx, Wh, b)   # cache is a Handle
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import wire
+from .paths import ROOT
+
+
+class SubmissionError(Exception):
+    """The submission's code raised an exception; the message holds its type, text and traceback."""
+
+
+class SandboxFailure(Exception):
+    """The worker timed out or died; every later call fails with the same reason."""
+
+
+def describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"killed by {name}"
+    return f"exited with status {returncode}"
+
+
+class LearnerFunction:
+    """A function defined by the submission, called in the sandbox."""
+
+    def __init__(self, sandbox: Sandbox, name: str, source: str | None = None) -> None:
+        self._sandbox = sandbox
+        self.__name__ = self.__qualname__ = name
+        self.__source__ = source  # read by checks.assert_loops_at_most
+
+    def __call__(self, *args, **kwargs):
+        return self._sandbox.call(self.__name__, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<submission function {self.__name__}>"
+
+
+class Sandbox:
+    """A worker process that holds one submission's namespace.
+
+    Parameters
+    ----------
+    course_root : Path
+        Everything under it is out of the submission's reach, except the helper
+        package (src/) and the virtual environment (.venv/).
+    call_timeout : float
+        Seconds one call or one cell may run before the worker is killed.
+    memory_mb : int
+        Address-space limit of the worker.
+    cpu_seconds : int
+        CPU-time limit of the worker over its whole life.
+    """
+
+    def __init__(self, course_root: Path = ROOT, call_timeout: float = 60.0, memory_mb: int = 4096,
+                 cpu_seconds: int = 900) -> None:
+        self.course_root = Path(course_root).resolve()
+        self.call_timeout = call_timeout
+        self.memory_mb = memory_mb
+        self.cpu_seconds = cpu_seconds
+        self.failure: str | None = None
+        self._process: subprocess.Popen | None = None
+        self._workdir: tempfile.TemporaryDirectory | None = None
+
+    # -- life cycle ---------------------------------------------------------
+    def start(self) -> Sandbox:
+        self._workdir = tempfile.TemporaryDirectory(prefix="submission-")
+        config = {
+            "memory_mb": self.memory_mb,
+            "cpu_seconds": self.cpu_seconds,
+            "forbidden": [str(self.course_root)],
+            "allowed": [str(self.course_root / "src"), str(self.course_root / ".venv"), sys.prefix],
+        }
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),  # for autograder.wire; the guard then blocks the folder
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+            "HOME": self._workdir.name,
+        }
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.sandbox_worker", json.dumps(config)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=self._workdir.name, env=env,
+        )
+        return self
+
+    def close(self) -> None:
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+            for stream in (self._process.stdin, self._process.stdout):
+                stream.close()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- requests -------------------------------------------------------------
+    def _request(self, message: dict):
+        if self.failure:
+            raise SandboxFailure(self.failure)
+        process = self._process
+        try:
+            wire.send(process.stdin, message)
+        except (BrokenPipeError, OSError):
+            process.wait()
+            self._fail(f"the submission's process {describe_exit(process.returncode)}")
+        ready, _, _ = select.select([process.stdout], [], [], self.call_timeout)
+        if not ready:
+            process.kill()
+            process.wait()
+            self._fail(f"the submission ran for more than {self.call_timeout:g} s (an infinite loop?) and was stopped")
+        reply = wire.receive(process.stdout)
+        if reply is None:
+            process.wait()
+            reason = describe_exit(process.returncode)
+            if process.returncode == -signal.SIGXCPU:
+                reason += " (its CPU time limit)"
+            self._fail(f"the submission's process {reason}")
+        if not reply["ok"]:
+            where = f"\nWhere it happened (most recent call last):\n{reply['traceback']}" if reply["traceback"] else ""
+            raise SubmissionError(f"{reply['type']}: {reply['message']}{where}")
+        return reply.get("result")
+
+    def _fail(self, reason: str):
+        self.failure = reason
+        raise SandboxFailure(reason)
+
+    def run(self, code: str, label: str) -> None:
+        """Execute a cell's code in the submission's namespace."""
+        self._request({"op": "exec", "code": code, "label": label})
+
+    def call(self, name: str, args: tuple, kwargs: dict):
+        """Call the submission's function ``name``; arrays are copied both ways."""
+        result = self._request({"op": "call", "function": name, "args": wire.encode(list(args)),
+                                "kwargs": wire.encode(dict(kwargs))})
+        return wire.decode(result)
+
+    def output(self) -> str:
+        """What the submission printed so far (the first 20,000 characters)."""
+        return self._request({"op": "stdout"})
+
+    def function(self, name: str, source: str | None = None) -> LearnerFunction:
+        return LearnerFunction(self, name, source)
