@@ -24,10 +24,6 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".course-installed"
 
-# Warnings are errors (-W), cross-references are checked strictly (-n), and all
-# problems are reported in one run (--keep-going) rather than the first alone.
-BOOK_COMMAND = ["jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going"]
-
 
 def say(message: str) -> None:
     print(f"[dev.py] {message}", flush=True)
@@ -67,29 +63,22 @@ def ensure_environment() -> None:
     STAMP.write_text(state)
 
 
-def environment() -> dict[str, str]:
-    """The environment for commands run inside .venv: its scripts come first on PATH
-    (nbgrader runs `alembic` from there).
-
-    MPLBACKEND is removed: chapters are executed by Jupyter kernels, which must
-    keep their inline backend, or every figure silently disappears from the site.
-    """
-    env = dict(os.environ)
-    env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
-    env["VIRTUAL_ENV"] = str(VENV)
-    env.pop("MPLBACKEND", None)
-    return env
-
-
 def book(_args: list[str]) -> None:
+    from autograder.book import build  # standard library only: importable outside .venv
+
     ensure_environment()
-    run([str(BIN / BOOK_COMMAND[0]), *BOOK_COMMAND[1:]], env=environment())
+    result = build(BIN)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
     say(f"the website is in {ROOT / '_build' / 'html'}; open index.html in a browser")
 
 
 def test(args: list[str]) -> None:
+    from autograder.book import book_environment
+
     ensure_environment()
-    run([str(PYTHON), "-m", "pytest", *args], env=environment())
+    # .venv's scripts come first on PATH (nbgrader runs `alembic` from there).
+    run([str(PYTHON), "-m", "pytest", *args], env={**book_environment(BIN), "VIRTUAL_ENV": str(VENV)})
 
 
 COMMANDS = {"book": book, "test": test}

@@ -58,15 +58,12 @@ def register(course_root: Path, slug: str) -> str:
         )
 
 
-def autograde(course_root: Path, slug: str, students: list[str] | None = None) -> str:
-    """Run ``nbgrader autograde`` for ``slug`` (all students, or only ``students``).
+def autograde(course_root: Path, slug: str) -> str:
+    """Run ``nbgrader autograde`` for ``slug``, every student under submitted/.
 
     Returns nbgrader's output (the log of what it graded).
     """
-    args = ["autograde", slug, "--force", "--create"]
-    if students:
-        args.append("--CourseDirectory.student_id=" + ("|".join(students) if len(students) > 1 else students[0]))
-    return nbgrader_cli.run(args, course_root)
+    return nbgrader_cli.run(["autograde", slug, "--force", "--create"], course_root)
 
 
 def read_scores(course_root: Path, slug: str) -> dict[str, StudentScore]:

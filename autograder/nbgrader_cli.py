@@ -19,11 +19,11 @@ class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message holds its output."""
 
 
-def environment() -> dict[str, str]:
-    """The current environment with this interpreter's scripts folder first on PATH."""
+def environment(scripts: Path | None = None) -> dict[str, str]:
+    """The current environment with a scripts folder (default: this interpreter's) first on PATH."""
     env = dict(os.environ)
-    scripts = str(Path(sys.executable).parent)
-    env["PATH"] = scripts + os.pathsep + env.get("PATH", "")
+    scripts = scripts or Path(sys.executable).parent
+    env["PATH"] = str(scripts) + os.pathsep + env.get("PATH", "")
     return env
 
 

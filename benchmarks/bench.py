@@ -15,7 +15,6 @@ Timings on a shared machine are noisy; compare figures from one run with each ot
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from autograder.book import build  # noqa: E402
 from autograder.grade import autograde, read_scores  # noqa: E402
-from autograder.nbgrader_cli import environment  # noqa: E402
 from autograder.paths import SLUGS, source_notebook  # noqa: E402
 from autograder.release import generate  # noqa: E402
 from autograder.submissions import fill, reference_answers  # noqa: E402
@@ -38,11 +37,9 @@ def timed(action) -> float:
 
 
 def build_book(output: Path) -> None:
-    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n",
-               "--keep-going", "--path-output", str(output)]
-    env = environment()
-    env.pop("MPLBACKEND", None)  # kernels must keep their inline backend, or figures vanish
-    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    result = build(Path(sys.executable).parent, output, capture_output=True)
+    if result.returncode != 0:
+        raise SystemExit(f"the book build failed:\n{result.stderr.decode()[-3000:]}")
 
 
 def grade_one(slug: str, course: Path) -> None:

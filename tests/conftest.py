@@ -8,7 +8,20 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
 import pytest
+
+# Drawing tests render off screen, and each test's figures are closed after it.
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
 
 from autograder.grade import StudentScore, autograde, read_scores
 from autograder.paths import SLUGS, source_notebook
@@ -79,21 +92,16 @@ def built_site() -> Path:
 
     Built in the repository's own _build so the execution cache makes later runs fast.
     """
-    import subprocess
+    import shutil
     import sys
 
-    from autograder.nbgrader_cli import environment
+    from autograder.book import build
     from autograder.paths import ROOT
-
-    import shutil
 
     # Execution reports are written only when a chapter fails; a stale one from an
     # earlier failed build would be mistaken for a failure of this one.
     shutil.rmtree(ROOT / "_build" / "html" / "reports", ignore_errors=True)
-    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n", "--keep-going"]
-    env = environment()
-    env.pop("MPLBACKEND", None)  # kernels must keep their inline backend, or figures vanish
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    result = build(Path(sys.executable).parent, capture_output=True, text=True)
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"the book build failed:\n{log[-6000:]}"
     # -W already turns Sphinx warnings into errors; this also catches warnings printed

@@ -1,22 +1,13 @@
 """The drawings of the chapter on bidirectional and stacked RNNs draw without error, with the expected parts."""
 
 import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle  # noqa: E402
-
-from rnnlab import diagrams_bidirectional as bd  # noqa: E402
-from rnnlab.diagrams import COLORS  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from rnnlab import diagrams_bidirectional as bd
+from rnnlab.diagrams import COLORS
 
 
 def _patches(fig: Figure, kind) -> list:

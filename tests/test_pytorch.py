@@ -35,18 +35,26 @@ def assert_matches(name: str, ours: np.ndarray, theirs: np.ndarray) -> None:
     assert np.max(np.abs(ours - theirs)) < TOLERANCE, f"{name} differs from PyTorch by {np.max(np.abs(ours - theirs)):.2e}"
 
 
+def assert_layer_matches(layer: str, outputs: dict[str, np.ndarray], weight_grads: dict[str, np.ndarray]) -> None:
+    """The sequence h and the gradients dx, dh0 against PyTorch's, then each weight gradient
+    (already mapped to the course's layout) against the expected array."""
+    for name in ("h", "dx", "dh0"):
+        assert_matches(f"{layer} {name}", outputs[name], FIXTURES[f"{layer}.{name}"])
+    for name, (ours, theirs) in weight_grads.items():
+        assert_matches(f"{layer} {name}", ours, theirs)
+
+
 def test_does_the_vanilla_rnn_match_torch_nn_rnn():
     ref = load_reference("bptt")
     Wx, Wh = torch_param("rnn", "weight_ih_l0").T, torch_param("rnn", "weight_hh_l0").T
     b = torch_param("rnn", "bias_ih_l0") + torch_param("rnn", "bias_hh_l0")
     h, cache = ref.rnn_forward(X, H0, Wx, Wh, b)
     dx, dh0, dWx, dWh, db = ref.rnn_backward(DH, cache)
-    assert_matches("h", h, FIXTURES["rnn.h"])
-    assert_matches("dx", dx, FIXTURES["rnn.dx"])
-    assert_matches("dh0", dh0, FIXTURES["rnn.dh0"])
-    assert_matches("dWx", dWx, torch_param("rnn", "grad_weight_ih_l0").T)
-    assert_matches("dWh", dWh, torch_param("rnn", "grad_weight_hh_l0").T)
-    assert_matches("db", db, torch_param("rnn", "grad_bias_ih_l0"))
+    assert_layer_matches("rnn", {"h": h, "dx": dx, "dh0": dh0}, {
+        "dWx": (dWx, torch_param("rnn", "grad_weight_ih_l0").T),
+        "dWh": (dWh, torch_param("rnn", "grad_weight_hh_l0").T),
+        "db": (db, torch_param("rnn", "grad_bias_ih_l0")),
+    })
 
 
 def test_does_the_lstm_match_torch_nn_lstm_after_reordering_the_gates():
@@ -56,12 +64,11 @@ def test_does_the_lstm_match_torch_nn_lstm_after_reordering_the_gates():
     b = lstm_blocks(torch_param("lstm", "bias_ih_l0") + torch_param("lstm", "bias_hh_l0"))
     h, cache = ref.lstm_forward(X, H0, Wx, Wh, b)
     dx, dh0, dWx, dWh, db = ref.lstm_backward(DH, cache)
-    assert_matches("h", h, FIXTURES["lstm.h"])
-    assert_matches("dx", dx, FIXTURES["lstm.dx"])
-    assert_matches("dh0", dh0, FIXTURES["lstm.dh0"])
-    assert_matches("dWx", dWx, lstm_blocks(torch_param("lstm", "grad_weight_ih_l0")).T)
-    assert_matches("dWh", dWh, lstm_blocks(torch_param("lstm", "grad_weight_hh_l0")).T)
-    assert_matches("db", db, lstm_blocks(torch_param("lstm", "grad_bias_ih_l0")))
+    assert_layer_matches("lstm", {"h": h, "dx": dx, "dh0": dh0}, {
+        "dWx": (dWx, lstm_blocks(torch_param("lstm", "grad_weight_ih_l0")).T),
+        "dWh": (dWh, lstm_blocks(torch_param("lstm", "grad_weight_hh_l0")).T),
+        "db": (db, lstm_blocks(torch_param("lstm", "grad_bias_ih_l0"))),
+    })
 
 
 def test_does_the_gru_match_torch_nn_gru_with_the_same_blocks_and_two_biases():
@@ -70,10 +77,9 @@ def test_does_the_gru_match_torch_nn_gru_with_the_same_blocks_and_two_biases():
     bx, bh = torch_param("gru", "bias_ih_l0"), torch_param("gru", "bias_hh_l0")
     h, cache = ref.gru_forward(X, H0, Wx, Wh, bx, bh)
     dx, dh0, dWx, dWh, dbx, dbh = ref.gru_backward(DH, cache)
-    assert_matches("h", h, FIXTURES["gru.h"])
-    assert_matches("dx", dx, FIXTURES["gru.dx"])
-    assert_matches("dh0", dh0, FIXTURES["gru.dh0"])
-    assert_matches("dWx", dWx, torch_param("gru", "grad_weight_ih_l0").T)
-    assert_matches("dWh", dWh, torch_param("gru", "grad_weight_hh_l0").T)
-    assert_matches("dbx", dbx, torch_param("gru", "grad_bias_ih_l0"))
-    assert_matches("dbh", dbh, torch_param("gru", "grad_bias_hh_l0"))
+    assert_layer_matches("gru", {"h": h, "dx": dx, "dh0": dh0}, {
+        "dWx": (dWx, torch_param("gru", "grad_weight_ih_l0").T),
+        "dWh": (dWh, torch_param("gru", "grad_weight_hh_l0").T),
+        "dbx": (dbx, torch_param("gru", "grad_bias_ih_l0")),
+        "dbh": (dbh, torch_param("gru", "grad_bias_hh_l0")),
+    })
