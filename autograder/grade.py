@@ -1,85 +1,154 @@
-"""Autograde submissions with nbgrader and read the scores back from the gradebook.
+"""``python -m autograder grade``: autograde a class, in parallel, into nbgrader's gradebook.
 
-The submissions must already be in nbgrader's layout,
-``submitted/<student>/<slug>/<slug>.ipynb``, under the course directory.
+Usage (from the repository root, the course directory)::
+
+    python -m autograder grade              # every assignment with submissions
+    python -m autograder grade rnn bptt     # some assignments
+    python -m autograder grade rnn --students alice bob --workers 4
+
+Submissions are in nbgrader's layout, ``submitted/<student>/<slug>/<slug>.ipynb``
+(``python -m autograder collect`` puts them there). Each notebook is graded by
+autograder.runner in a pool of worker processes (one per core by default),
+with a progress bar and an estimated time left. For each submission:
+
+- the scores go to nbgrader's gradebook (SQLite under autograder/ by default,
+  any SQLAlchemy URL with ``--db``), written by this process alone;
+- the full result (each check's message, the notes on what the submission did)
+  goes to ``autograded/<student>/<slug>/result.json``, which ``feedback`` reads.
+
+Rerunning grades again and overwrites: the gradebook ends in the same state.
 """
 
 from __future__ import annotations
 
-import tempfile
+import argparse
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from . import nbgrader_cli
+from .gradebook import is_registered, open_gradebook, record, register
+from .paths import ROOT, SLUGS, gradebook_url
+from .plan import GradingPlan, load_plan
+from .results import MISSING, SubmissionResult
+from .runner import Limits, grade_notebook, not_run
 
 
 @dataclass(frozen=True)
-class CellScore:
-    """The score of one graded (test) cell of one student's notebook."""
+class Job:
+    """One student's submission folder for one assignment."""
 
-    cell: str
-    score: float
-    max_score: float
-
-
-@dataclass(frozen=True)
-class StudentScore:
-    """One student's result on one assignment."""
-
+    slug: str
     student: str
-    score: float
-    max_score: float
-    cells: tuple[CellScore, ...]
-
-    def cell(self, grade_id: str) -> CellScore:
-        return next(c for c in self.cells if c.cell == grade_id)
+    folder: Path
 
     @property
-    def failed_cells(self) -> list[str]:
-        return [c.cell for c in self.cells if c.score < c.max_score]
+    def notebook(self) -> Path:
+        return self.folder / f"{self.slug}.ipynb"
 
 
-def db_url(course_root: Path) -> str:
-    """The gradebook URL nbgrader_config.py sets, resolved inside ``course_root``."""
-    return f"sqlite:///{course_root / 'autograder' / 'gradebook.db'}"
+def find_jobs(course_root: Path, slugs, students=None) -> list[Job]:
+    """Every ``submitted/<student>/<slug>/`` folder for the given slugs (and students)."""
+    submitted = course_root / "submitted"
+    jobs = []
+    for student_folder in sorted(p for p in submitted.glob("*") if p.is_dir()):
+        if students and student_folder.name not in students:
+            continue
+        for slug in slugs:
+            if (student_folder / slug).is_dir():
+                jobs.append(Job(slug, student_folder.name, student_folder / slug))
+    return jobs
 
 
-def register(course_root: Path, slug: str) -> str:
-    """Record ``slug``'s cells, points and checksums in the gradebook.
-
-    nbgrader stores them when it generates an assignment, and autograding needs
-    them. The generated copy goes to a scratch folder: exercises/ is left as
-    committed (``python -m autograder release`` is what rewrites it).
-    """
-    with tempfile.TemporaryDirectory() as scratch:
-        return nbgrader_cli.run(
-            ["generate_assignment", slug, "--force", f"--CourseDirectory.release_directory={scratch}"],
-            course_root,
-        )
+def result_path(course_root: Path, slug: str, student: str) -> Path:
+    return course_root / "autograded" / student / slug / "result.json"
 
 
-def autograde(course_root: Path, slug: str) -> str:
-    """Run ``nbgrader autograde`` for ``slug``, every student under submitted/.
-
-    Returns nbgrader's output (the log of what it graded).
-    """
-    return nbgrader_cli.run(["autograde", slug, "--force", "--create"], course_root)
+@lru_cache(maxsize=None)
+def cached_plan(slug: str, course_root: Path) -> GradingPlan:
+    return load_plan(slug, course_root)
 
 
-def read_scores(course_root: Path, slug: str) -> dict[str, StudentScore]:
-    """Every graded student's score on ``slug``, from the gradebook."""
-    from nbgrader.api import Gradebook  # imported late: nbgrader is an instructor-only dependency
+def grade_job(job: Job, limits: Limits, course_root: Path) -> SubmissionResult:
+    """Grade one submission (runs in a worker process)."""
+    plan = cached_plan(job.slug, course_root)
+    if not job.notebook.is_file():
+        found = ", ".join(sorted(p.name for p in job.folder.iterdir())) or "nothing"
+        reason = f"no {job.notebook.name} in submitted/{job.student}/{job.slug}/ (found: {found})"
+        return SubmissionResult(job.student, job.slug, MISSING, not_run(plan, reason), [reason])
+    return grade_notebook(plan, job.notebook, job.student, limits, course_root)
 
-    results = {}
-    with Gradebook(db_url(course_root)) as gradebook:
-        for submission in gradebook.assignment_submissions(slug):
-            cells = tuple(
-                CellScore(grade.name, float(grade.score), float(grade.max_score))
-                for notebook in submission.notebooks
-                for grade in notebook.grades
-                if grade.cell_type == "code"
-            )
-            results[submission.student_id] = StudentScore(
-                submission.student_id, float(submission.score), float(submission.max_score), cells
-            )
-    return results
+
+def forbidden_paths(db_url: str) -> tuple[Path, ...]:
+    """A SQLite gradebook outside the course must be out of the submissions' reach too."""
+    prefix = "sqlite:///"
+    return (Path(db_url[len(prefix):]).resolve(),) if db_url.startswith(prefix) else ()
+
+
+def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int | None = None,
+          limits: Limits = Limits(), progress: bool = True) -> list[SubmissionResult]:
+    """Grade ``jobs`` in parallel; each result is recorded as soon as it arrives."""
+    from tqdm import tqdm
+
+    for slug in sorted({job.slug for job in jobs}):
+        if not is_registered(db_url, cached_plan(slug, course_root)):
+            register(course_root, slug, db_url)
+    workers = workers or os.cpu_count() or 1
+    results = []
+    # "spawn": fresh interpreters, never a fork of this process with its database
+    # connection and the progress bar's thread.
+    context = multiprocessing.get_context("spawn")
+    with open_gradebook(db_url) as gradebook, \
+            ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, \
+            tqdm(total=len(jobs), unit="notebook", disable=not progress, file=sys.stderr) as bar:
+        futures = {pool.submit(grade_job, job, limits, course_root): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            result = future.result()
+            record(gradebook, result)
+            result.save(result_path(course_root, job.slug, job.student))
+            results.append(result)
+            bar.set_postfix_str(f"{job.student} {job.slug} {result.score:g}/{result.max_score:g}", refresh=False)
+            bar.update()
+    return sorted(results, key=lambda r: (SLUGS.index(r.slug) if r.slug in SLUGS else 99, r.student))
+
+
+def summary_line(result: SubmissionResult) -> str:
+    failed = ", ".join(result.failed_cells) or "-"
+    line = f"{result.slug:14s} {result.student:24s} {result.score:5g} / {result.max_score:<4g} failed: {failed}"
+    if result.status != "graded":
+        line += f"\n{'':40s}{result.status}: {result.notes[0]}"
+    return line
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("slugs", nargs="*", metavar="SLUG",
+                        help=f"assignments to grade (default: all of {', '.join(SLUGS)} that have submissions)")
+    parser.add_argument("--students", nargs="+", metavar="ID", help="grade only these students")
+    parser.add_argument("--workers", type=int, default=None,
+                        help=f"parallel grading processes (default: the number of cores, here {os.cpu_count()})")
+    parser.add_argument("--db", default=None, metavar="URL",
+                        help="gradebook as any SQLAlchemy URL (default: SQLite in autograder/gradebook.db)")
+    parser.add_argument("--timeout", type=float, default=Limits.cell_timeout, metavar="SECONDS",
+                        help="the most one cell of a submission may run (default: %(default)s)")
+    parser.add_argument("--memory", type=int, default=Limits.memory_mb, metavar="MB",
+                        help="memory limit of a submission's process (default: %(default)s MB)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    unknown = sorted(set(args.slugs) - set(SLUGS))
+    if unknown:
+        sys.exit(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(SLUGS)}")
+    db_url = args.db or gradebook_url(ROOT)
+    jobs = find_jobs(ROOT, args.slugs or SLUGS, args.students)
+    if not jobs:
+        print("no submissions found under submitted/<student>/<slug>/ (see `python -m autograder collect`)")
+        return 1
+    limits = Limits(cell_timeout=args.timeout, memory_mb=args.memory, forbidden=forbidden_paths(db_url))
+    for result in grade(jobs, db_url, ROOT, args.workers, limits, progress=not args.quiet):
+        print(summary_line(result))
+    return 0

@@ -58,3 +58,13 @@ def run(args: list[str], course_root: Path, db_url: str | None = None) -> str:
     if result.returncode != 0:
         raise NbgraderError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n{output}")
     return output
+
+
+def autograde(course_root: Path, slug: str, db_url: str | None = None) -> str:
+    """Plain ``nbgrader autograde`` of every student under submitted/, serially.
+
+    The course grades with ``python -m autograder grade``; this is kept as the
+    baseline it is compared with (scores and time) in the test suite and in
+    benchmarks/bench_grade.py. Returns nbgrader's log.
+    """
+    return run(["autograde", slug, "--force", "--create"], course_root, db_url)

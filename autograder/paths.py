@@ -17,3 +17,12 @@ def source_notebook(slug: str, root: Path = ROOT) -> Path:
 def release_notebook(slug: str, root: Path = ROOT) -> Path:
     """The released notebook learners receive, generated from the source."""
     return root / "exercises" / slug / f"{slug}.ipynb"
+
+
+def gradebook_url(root: Path = ROOT) -> str:
+    """The default gradebook: SQLite under autograder/ (ignored by git).
+
+    Every command that reads or writes grades takes ``--db URL`` to use any
+    SQLAlchemy URL instead (e.g. ``postgresql://host/course``).
+    """
+    return f"sqlite:///{root / 'autograder' / 'gradebook.db'}"

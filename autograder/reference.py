@@ -22,8 +22,11 @@ from types import SimpleNamespace
 from .paths import ROOT, source_notebook
 
 
-def _nbgrader_meta(cell: dict) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+def nbgrader_meta(cell: dict) -> dict:
+    """A cell's nbgrader metadata ({} when absent or malformed, as in a tampered submission)."""
+    metadata = cell.get("metadata")
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def reference_cells(notebook: dict) -> list[dict]:
@@ -36,7 +39,7 @@ def reference_cells(notebook: dict) -> list[dict]:
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code":
             continue
-        meta = _nbgrader_meta(cell)
+        meta = nbgrader_meta(cell)
         if meta.get("solution") or (meta.get("locked") and not meta.get("grade")):
             cells.append(cell)
     return cells
@@ -51,12 +54,21 @@ def cell_source(cell: dict) -> str:
 #: cell (a demonstration that trains a model and prints samples, a call that
 #: changes how IPython shows errors) is skipped: loading must be quick and quiet.
 DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign, ast.Try)
+#: Assignments count as definitions only when they call nothing (constants,
+#: hint texts): ``params, losses = train_on_corpus(400)`` is a demonstration.
+ASSIGNMENTS = (ast.Assign, ast.AnnAssign)
+
+
+def is_definition(node: ast.stmt) -> bool:
+    if isinstance(node, ASSIGNMENTS):
+        return not any(isinstance(part, ast.Call) for part in ast.walk(node))
+    return isinstance(node, DEFINITIONS)
 
 
 def definitions_only(source: str, filename: str):
     """Compile only the defining top-level statements of a cell."""
     tree = ast.parse(source, filename)
-    tree.body = [node for node in tree.body if isinstance(node, DEFINITIONS)]
+    tree.body = [node for node in tree.body if is_definition(node)]
     return compile(tree, filename, "exec")
 
 
@@ -75,3 +87,15 @@ def load_reference(slug: str, root: Path = ROOT) -> SimpleNamespace:
     # The dict is the loaded functions' globals: leave it whole (built-ins included)
     # and expose a filtered view.
     return SimpleNamespace(**{name: value for name, value in namespace.items() if name != "__builtins__"})
+
+
+def definitions_only_source(source: str) -> str:
+    """The defining top-level statements of a cell, as source code (comments dropped).
+
+    What the grader runs of a read-only cell, on both sides: the helpers and
+    constants the checks and the learner's functions need, without the cell's
+    demonstrations (an ungraded training run would only cost time).
+    """
+    tree = ast.parse(source)
+    tree.body = [node for node in tree.body if is_definition(node)]
+    return ast.unparse(tree)

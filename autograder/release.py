@@ -1,19 +1,39 @@
-"""Generate the released notebooks (``exercises/``) from the sources (``solutions/``).
+"""``python -m autograder release``: regenerate ``exercises/`` from ``solutions/`` and check it.
 
-Generation runs in a scratch copy of the course so that it never touches the
-instructor's gradebook, and the result is copied into ``exercises/``. The test
-suite calls :func:`generate` too and compares its output with the committed
-copy byte for byte.
+Usage::
+
+    python -m autograder release            # every assignment
+    python -m autograder release lstm gru   # some
+
+Generation runs ``nbgrader generate_assignment`` in a scratch copy of the
+course, so it never touches the instructor's gradebook; the result is checked
+and only then copied into ``exercises/``. The checks (:func:`problems`):
+
+- no solution line and no hidden-test line is left (autograder.leaks);
+- every check cell and every read-only cell is locked, every answer cell is
+  not (learners can edit only what they must write).
+
+The test suite calls :func:`generate` too and compares its output with the
+committed copy byte for byte.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 from . import nbgrader_cli
-from .paths import ROOT, release_notebook, source_notebook
+from .leaks import find_leaks, secrets
+from .paths import ROOT, SLUGS, release_notebook, source_notebook
+from .plan import ANSWER, kind_of, nbgrader_meta
+
+
+class ReleaseError(RuntimeError):
+    """A generated notebook failed a check; nothing was written."""
 
 
 def prepare_course(scratch: Path, slugs: list[str] | tuple[str, ...], root: Path = ROOT) -> Path:
@@ -35,14 +55,53 @@ def generate(slug: str, scratch: Path, root: Path = ROOT) -> Path:
     return release_notebook(slug, scratch)
 
 
+def problems(generated: Path, source: Path) -> list[str]:
+    """What is wrong with a generated notebook (empty when it may be released)."""
+    found = [f"{leak.what} is in the released notebook" for leak in find_leaks([generated], secrets(source))]
+    for cell in json.loads(generated.read_text(encoding="utf-8"))["cells"]:
+        meta = nbgrader_meta(cell)
+        kind = kind_of(meta)
+        if kind is None:
+            continue
+        if kind == ANSWER and meta.get("locked"):
+            found.append(f"answer cell {meta['grade_id']} is locked: learners could not write their code")
+        if kind != ANSWER and not meta.get("locked"):
+            found.append(f"{kind} cell {meta['grade_id']} is not locked: learners could edit it")
+    return found
+
+
 def release(slugs: list[str] | tuple[str, ...], root: Path = ROOT) -> list[Path]:
-    """Regenerate ``exercises/<slug>/<slug>.ipynb`` for each slug; returns the paths written."""
+    """Regenerate and check ``exercises/<slug>/<slug>.ipynb`` for each slug; returns the paths written.
+
+    Raises ReleaseError, before writing anything for that slug, if a check fails.
+    """
     written = []
     for slug in slugs:
         with tempfile.TemporaryDirectory() as scratch:
             generated = generate(slug, Path(scratch), root)
+            found = problems(generated, source_notebook(slug, root))
+            if found:
+                raise ReleaseError(f"{slug} was not released:\n  " + "\n  ".join(found))
             target = release_notebook(slug, root)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(generated, target)
             written.append(target)
     return written
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("slugs", nargs="*", metavar="SLUG",
+                        help=f"assignments to release (default: all of {', '.join(SLUGS)})")
+
+
+def run(args: argparse.Namespace) -> int:
+    unknown = sorted(set(args.slugs) - set(SLUGS))
+    if unknown:
+        sys.exit(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(SLUGS)}")
+    try:
+        for path in release(args.slugs or SLUGS):
+            print(f"wrote {path.relative_to(ROOT)} (checked: no solution, no hidden test, check cells locked)")
+    except ReleaseError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0

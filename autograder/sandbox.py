@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from . import wire
@@ -37,7 +38,31 @@ from .paths import ROOT
 
 
 class SubmissionError(Exception):
-    """The submission's code raised an exception; the message holds its type, text and traceback."""
+    """The submission's code raised an exception; the message holds its type, text and traceback.
+
+    ``kind`` is the original exception's type name and ``learner_traceback`` the
+    frames of the submission's own code: ``rnnlab.checks.call`` shows those
+    instead of the grader's frames, so a learner reads the same message as in
+    their own kernel.
+    """
+
+    def __init__(self, kind: str, text: str, learner_traceback: str = "") -> None:
+        where = f"\nWhere it happened (most recent call last):\n{learner_traceback}" if learner_traceback else ""
+        super().__init__(f"{kind}: {text}{where}")
+        self.kind = kind
+        self.text = text
+        self.learner_traceback = learner_traceback
+
+    @staticmethod
+    def from_reply(reply: dict) -> SubmissionError:
+        # A stub that still raises NotImplementedError must read as "not implemented
+        # yet" to the checks, as it does in the learner's kernel.
+        cls = SubmissionNotImplemented if reply["type"] == "NotImplementedError" else SubmissionError
+        return cls(reply["type"], reply["message"], reply["traceback"])
+
+
+class SubmissionNotImplemented(SubmissionError, NotImplementedError):
+    """The submission's function raised NotImplementedError (an unfilled stub)."""
 
 
 class SandboxFailure(Exception):
@@ -80,20 +105,27 @@ class Sandbox:
         Everything under it is out of the submission's reach, except the helper
         package (src/) and the virtual environment (.venv/).
     call_timeout : float
-        Seconds one call or one cell may run before the worker is killed.
+        Seconds one request may run before the worker is killed; after
+        ``start_cell``, the seconds the whole cell's requests may run together.
     memory_mb : int
         Address-space limit of the worker.
     cpu_seconds : int
         CPU-time limit of the worker over its whole life.
+    forbidden : tuple of Path
+        More places out of the submission's reach (e.g. a gradebook kept
+        outside the course directory).
     """
 
-    def __init__(self, course_root: Path = ROOT, call_timeout: float = 60.0, memory_mb: int = 4096,
-                 cpu_seconds: int = 900) -> None:
+    def __init__(self, course_root: Path = ROOT, call_timeout: float = 60.0, memory_mb: int = 2048,
+                 cpu_seconds: int = 900, forbidden: tuple[Path, ...] = ()) -> None:
         self.course_root = Path(course_root).resolve()
         self.call_timeout = call_timeout
         self.memory_mb = memory_mb
         self.cpu_seconds = cpu_seconds
+        self.forbidden = tuple(Path(p) for p in forbidden)
         self.failure: str | None = None
+        self._deadline: float | None = None
+        self._cell = ""
         self._process: subprocess.Popen | None = None
         self._workdir: tempfile.TemporaryDirectory | None = None
 
@@ -103,8 +135,11 @@ class Sandbox:
         config = {
             "memory_mb": self.memory_mb,
             "cpu_seconds": self.cpu_seconds,
-            "forbidden": [str(self.course_root)],
-            "allowed": [str(self.course_root / "src"), str(self.course_root / ".venv"), sys.prefix],
+            # The course being graded and the repository the grader runs from (which
+            # holds solutions/) are both out of reach, except the helper package
+            # and the Python environment.
+            "forbidden": [str(self.course_root), str(ROOT), *map(str, self.forbidden)],
+            "allowed": [str(ROOT / "src"), str(ROOT / ".venv"), sys.prefix],
         }
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -138,21 +173,42 @@ class Sandbox:
         self.close()
 
     # -- requests -------------------------------------------------------------
+    def start_cell(self, label: str) -> None:
+        """From now on, the requests of cell ``label`` share one budget of ``call_timeout`` seconds.
+
+        A test cell calls the submission's functions hundreds of times (gradient
+        checks); the budget is for the whole cell, as a notebook's cell timeout is.
+        """
+        self._cell = label
+        self._deadline = time.monotonic() + self.call_timeout
+
+    def _seconds_left(self) -> float:
+        if self._deadline is None:
+            return self.call_timeout
+        return self._deadline - time.monotonic()
+
+    def _stop(self, reason: str):
+        self._process.kill()
+        self._process.wait()
+        self._fail(reason)
+
     def _request(self, message: dict):
         if self.failure:
             raise SandboxFailure(self.failure)
         process = self._process
+        where = f"cell {self._cell}" if self._cell else "the submission"
         try:
             wire.send(process.stdin, message)
         except (BrokenPipeError, OSError):
             process.wait()
             self._fail(f"the submission's process {describe_exit(process.returncode)}")
-        ready, _, _ = select.select([process.stdout], [], [], self.call_timeout)
+        ready, _, _ = select.select([process.stdout], [], [], max(self._seconds_left(), 0.0))
         if not ready:
-            process.kill()
-            process.wait()
-            self._fail(f"the submission ran for more than {self.call_timeout:g} s (an infinite loop?) and was stopped")
-        reply = wire.receive(process.stdout)
+            self._stop(f"{where} ran for more than {self.call_timeout:g} s (an infinite loop?) and was stopped")
+        try:
+            reply = wire.receive(process.stdout)
+        except wire.TooLarge as error:
+            self._stop(f"the submission sent back {error}; it was stopped")
         if reply is None:
             process.wait()
             reason = describe_exit(process.returncode)
@@ -160,9 +216,8 @@ class Sandbox:
                 reason += " (its CPU time limit)"
             self._fail(f"the submission's process {reason}")
         if not reply["ok"]:
-            where = f"\nWhere it happened (most recent call last):\n{reply['traceback']}" if reply["traceback"] else ""
-            raise SubmissionError(f"{reply['type']}: {reply['message']}{where}")
-        return reply.get("result")
+            raise SubmissionError.from_reply(reply)
+        return reply
 
     def _fail(self, reason: str):
         self.failure = reason
@@ -173,14 +228,24 @@ class Sandbox:
         self._request({"op": "exec", "code": code, "label": label})
 
     def call(self, name: str, args: tuple, kwargs: dict):
-        """Call the submission's function ``name``; arrays are copied both ways."""
-        result = self._request({"op": "call", "function": name, "args": wire.encode(list(args)),
-                                "kwargs": wire.encode(dict(kwargs))})
-        return wire.decode(result)
+        """Call the submission's function ``name``.
+
+        Arrays are copied both ways. What the function did to its arguments in
+        place is written back into the caller's arrays, lists and dicts, so a
+        check that an input was left unmodified sees what it would see in the
+        learner's kernel.
+        """
+        reply = self._request({"op": "call", "function": name, "args": wire.encode(list(args)),
+                               "kwargs": wire.encode(dict(kwargs))})
+        if reply["arguments_after"] is not None:
+            args_after, kwargs_after = wire.decode(reply["arguments_after"])
+            wire.write_back(list(args), args_after)
+            wire.write_back(kwargs, kwargs_after)
+        return wire.decode(reply["result"])
 
     def output(self) -> str:
-        """What the submission printed so far (the first 20,000 characters)."""
-        return self._request({"op": "stdout"})
+        """What the submission printed so far (the first 20,000 characters, and how many more)."""
+        return self._request({"op": "stdout"})["result"]
 
     def function(self, name: str, source: str | None = None) -> LearnerFunction:
         return LearnerFunction(self, name, source)

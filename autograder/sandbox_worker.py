@@ -16,7 +16,8 @@ Before any submission code runs it:
 
 Commands (one JSON message each):
 - {"op": "exec", "code": str, "label": str}: execute code in the namespace
-- {"op": "call", "function": str, "args": [...], "kwargs": {...}}: call a function
+- {"op": "call", "function": str, "args": [...], "kwargs": {...}}: call a function;
+  the reply holds the result and, if the call changed them, the arguments after it
 - {"op": "stdout"}: what the submission printed so far (bounded)
 """
 
@@ -139,7 +140,12 @@ def main() -> None:
                     raise NameError(f"name {message['function']!r} is not defined by the submission")
                 args = from_wire(message["args"])
                 kwargs = from_wire(message["kwargs"])
-                reply = {"ok": True, "result": to_wire(function(*args, **kwargs))}
+                before = wire.encode([args, kwargs], lambda _: wire.OPAQUE)
+                result = function(*args, **kwargs)
+                # If the function changed its arguments in place, they go back, so the
+                # change reaches the grader's copies (a check for unmodified inputs sees it).
+                after = wire.encode([args, kwargs], lambda _: wire.OPAQUE)
+                reply = {"ok": True, "result": to_wire(result), "arguments_after": None if after == before else after}
             elif message["op"] == "stdout":
                 reply = {"ok": True, "result": output.text()}
             else:

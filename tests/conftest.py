@@ -1,6 +1,6 @@
 """Shared fixtures: a scratch course in which every assignment is generated and a
 class of synthetic submissions (the reference, the untouched release, every
-mutant) is autograded by nbgrader once per test session."""
+mutant) is autograded once per test session."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ def close_figures():
     plt.close("all")
 
 
-from autograder.grade import StudentScore, autograde, read_scores
-from autograder.paths import SLUGS, source_notebook
+from autograder.grade import find_jobs, grade
+from autograder.paths import SLUGS, gradebook_url, source_notebook
 from autograder.release import generate
+from autograder.results import SubmissionResult
 from autograder.submissions import fill, reference_answers
 from mutants import Mutant, catalogue
 
@@ -44,14 +45,14 @@ class GradedAssignment:
     slug: str
     course: Path
     generated: Path  # the notebook nbgrader generate_assignment produced
-    scores: dict[str, StudentScore]
-    log: str
+    scores: dict[str, SubmissionResult]
 
 
-def write_submission(course: Path, student: str, slug: str, notebook: dict) -> None:
+def write_submission(course: Path, student: str, slug: str, notebook: dict) -> Path:
     target = course / "submitted" / student / slug / f"{slug}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    return target
 
 
 def prepare_class(slug: str, course: Path) -> Path:
@@ -67,21 +68,23 @@ def prepare_class(slug: str, course: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory) -> dict[str, GradedAssignment]:
-    """Every assignment generated from solutions/ and its synthetic class autograded.
+def class_course(tmp_path_factory) -> Path:
+    """A scratch course with every assignment generated (which registers it in the
+    course's gradebook) and a synthetic class submitted: the reference, the untouched
+    release and every mutant of the catalogue."""
+    course = tmp_path_factory.mktemp("course")
+    for slug in SLUGS:
+        prepare_class(slug, course)
+    return course
 
-    Each assignment has its own scratch course, so their nbgrader runs are
-    independent and run side by side, one per core.
-    """
-    import os
-    from concurrent.futures import ThreadPoolExecutor
 
-    courses = {slug: tmp_path_factory.mktemp(f"course-{slug}") for slug in SLUGS}
-    generated = {slug: prepare_class(slug, course) for slug, course in courses.items()}
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        logs = dict(zip(SLUGS, pool.map(lambda slug: autograde(courses[slug], slug), SLUGS)))
+@pytest.fixture(scope="session")
+def graded(class_course) -> dict[str, GradedAssignment]:
+    """The synthetic class of every assignment, graded by ``python -m autograder grade``'s code."""
+    results = grade(find_jobs(class_course, SLUGS), gradebook_url(class_course), class_course, progress=False)
     return {
-        slug: GradedAssignment(slug, courses[slug], generated[slug], read_scores(courses[slug], slug), logs[slug])
+        slug: GradedAssignment(slug, class_course, class_course / "exercises" / slug / f"{slug}.ipynb",
+                               {r.student: r for r in results if r.slug == slug})
         for slug in SLUGS
     }
 

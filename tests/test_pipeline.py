@@ -1,4 +1,4 @@
-"""Does every assignment go through nbgrader as the course design requires?
+"""Does every assignment go through generation and grading as the course design requires?
 
 Parametrised by slug: a new assignment is covered by adding its slug to
 autograder.paths.SLUGS and its mutant catalogue to tests/mutants/.
@@ -37,7 +37,7 @@ def test_does_the_reference_solution_get_full_marks(slug, graded):
 @pytest.mark.parametrize("slug", SLUGS)
 def test_does_the_untouched_release_get_zero(slug, graded):
     result = graded[slug].scores[UNTOUCHED]
-    assert result.score == 0, f"an untouched notebook earned points in {[c.cell for c in result.cells if c.score]}"
+    assert result.score == 0, f"an untouched notebook earned points in {[c.grade_id for c in result.cells if c.points]}"
     # Every test cell was graded (none skipped or lost): the run completed.
     assert len(result.cells) == len(graded[slug].scores[REFERENCE].cells)
 
@@ -67,6 +67,39 @@ def test_does_each_mutant_lose_points(slug, mutant, graded):
     result = graded[slug].scores[mutant_student(mutant)]
     assert result.score < result.max_score, f"mutant {mutant.name!r} ({mutant.bug}) got full marks"
     for cell in mutant.must_fail:
-        assert result.cell(cell).score < result.cell(cell).max_score, (
+        assert result.cell(cell).points < result.cell(cell).max_points, (
             f"mutant {mutant.name!r} ({mutant.bug}) was not caught by {cell}"
         )
+
+
+def test_does_the_course_grader_give_exactly_the_scores_plain_nbgrader_gives(graded, tmp_path):
+    """On honest submissions (the rnn class: reference, untouched, every mutant) the
+    sandboxed grader and `nbgrader autograde` agree on every check cell."""
+    import shutil
+
+    from autograder.gradebook import read_scores
+    from autograder.nbgrader_cli import autograde
+    from autograder.paths import gradebook_url
+    from autograder.release import generate
+
+    generate("rnn", tmp_path)
+    for student, result in graded["rnn"].scores.items():
+        shutil.copytree(graded["rnn"].course / "submitted" / student / "rnn", tmp_path / "submitted" / student / "rnn")
+    autograde(tmp_path, "rnn")
+    plain = read_scores(gradebook_url(tmp_path), "rnn")
+    assert set(plain) == set(graded["rnn"].scores)
+    for student, result in graded["rnn"].scores.items():
+        ours = {cell.grade_id: cell.points for cell in result.cells}
+        theirs = {cell.cell: cell.score for cell in plain[student].cells}
+        assert ours == theirs, f"{student}: course grader {ours}, nbgrader {theirs}"
+
+
+def test_does_the_gradebook_hold_exactly_the_scores_the_grader_computed(graded):
+    from autograder.gradebook import read_scores
+    from autograder.paths import gradebook_url
+
+    for slug, assignment in graded.items():
+        stored = read_scores(gradebook_url(assignment.course), slug)
+        assert set(stored) == set(assignment.scores)
+        for student, result in assignment.scores.items():
+            assert {c.cell: c.score for c in stored[student].cells} == {c.grade_id: c.points for c in result.cells}

@@ -84,10 +84,16 @@ def call(function: Callable, *args, **kwargs):
             f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
         ) from None
     except Exception as error:  # noqa: BLE001 - any error in learner code is reported, not hidden
-        frames = traceback.extract_tb(error.__traceback__)[1:]  # drop this frame
-        where = "".join(traceback.format_list(frames)).rstrip()
+        # A grader that runs the learner's code in another process raises an error
+        # carrying the original type, text and frames (kind, text, learner_traceback).
+        kind = getattr(error, "kind", type(error).__name__)
+        text = getattr(error, "text", error)
+        where = getattr(error, "learner_traceback", None)
+        if where is None:
+            frames = traceback.extract_tb(error.__traceback__)[1:]  # drop this frame
+            where = "".join(traceback.format_list(frames)).rstrip()
         raise CheckFailed(
-            f"{name} raised {type(error).__name__}: {error}\n"
+            f"{name} raised {kind}: {text}\n"
             f"Where it happened (most recent call last):\n{where}"
         ) from None
 

@@ -1,0 +1,145 @@
+"""Grade one submitted notebook: the learner's code in a sandbox, the checks in the grader.
+
+How a notebook is graded, cell by cell in the course's order (autograder.plan):
+
+- a read-only cell runs (its definitions only) in the sandbox, for the
+  learner's functions, and in the grader's own namespace, for the checks;
+- an answer cell runs in the sandbox as the learner wrote it, preceded by the
+  cells the learner added before it (autograder.intake);
+- a check cell runs in the grader's namespace exactly as written in
+  ``solutions/``, hidden checks included, where each learner function is a
+  stand-in that calls the sandbox (autograder.sandbox). Its points are earned
+  when it raises nothing.
+
+So nothing the submission does (patching NumPy or the checks, redefining
+``AssertionError``, printing "all tests passed", editing or deleting check
+cells) changes how the checks run. A cell that runs too long, a crash or the
+memory limit ends the sandbox: the check cells graded before keep their
+points, the later ones score 0 with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .intake import Intake, Unreadable, read_notebook, take_in
+from .paths import ROOT
+from .plan import ANSWER, GIVEN, GradingPlan, Step
+from .reference import definitions_only_source
+from .results import FAILED, GRADED, NOT_RUN, PASSED, UNREADABLE, CellResult, SubmissionResult
+from .sandbox import Sandbox, SandboxFailure, SubmissionError
+
+OUTPUT_LIMIT = 20_000  # characters of a check cell's printed output kept for feedback
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. Every field is a command-line option of ``grade``."""
+
+    cell_timeout: float = 120.0  # seconds per cell, as nbgrader's Execute.timeout in nbgrader_config.py
+    memory_mb: int = 2048
+    cpu_seconds: int = 1800
+    forbidden: tuple[Path, ...] = ()  # more paths out of reach (a gradebook outside the course)
+
+
+def not_run(plan: GradingPlan, reason: str) -> list[CellResult]:
+    return [CellResult(step.grade_id, 0.0, step.points, NOT_RUN, reason) for step in plan.tests]
+
+
+def grade_notebook(plan: GradingPlan, path: Path, student: str, limits: Limits = Limits(),
+                   course_root: Path = ROOT) -> SubmissionResult:
+    """Grade ``path`` against ``plan``; never raises for anything the submission does."""
+    started = time.monotonic()
+    try:
+        notebook = read_notebook(path)
+    except Unreadable as error:
+        return SubmissionResult(student, plan.slug, UNREADABLE, not_run(plan, str(error)), [str(error)])
+    intake = take_in(notebook, plan)
+    with Sandbox(course_root, call_timeout=limits.cell_timeout, memory_mb=limits.memory_mb,
+                 cpu_seconds=limits.cpu_seconds, forbidden=limits.forbidden) as box:
+        cells = run_plan(plan, intake, box)
+        intake.notes.extend(output_notes(box))
+    return SubmissionResult(student, plan.slug, GRADED, cells, intake.notes, round(time.monotonic() - started, 3))
+
+
+def run_plan(plan: GradingPlan, intake: Intake, box: Sandbox) -> list[CellResult]:
+    trusted: dict = {"__name__": "__grader__"}
+    for name in plan.functions:
+        trusted[name] = box.function(name, intake.sources.get(name))
+    cells = []
+    for step in plan.steps:
+        for label, code in intake.added_before.get(step.grade_id, []):
+            run_learner_code(box, label, code, intake.notes)
+        if step.kind == GIVEN:
+            code = definitions_only_source(step.source)
+            run_learner_code(box, step.grade_id, code, intake.notes)
+            exec(compile(code, f"<given {step.grade_id}>", "exec"), trusted)  # noqa: S102 - the course's own cell
+        elif step.kind == ANSWER:
+            run_learner_code(box, step.grade_id, intake.answers.get(step.grade_id, ""), intake.notes)
+        else:
+            cells.append(run_check(box, step, trusted))
+    return cells
+
+
+def run_learner_code(box: Sandbox, label: str, code: str, notes: list[str]) -> None:
+    """Run a cell in the sandbox; an error is noted and grading goes on, as in a notebook."""
+    if box.failure:
+        return
+    box.start_cell(label)
+    try:
+        box.run(code, label)
+    except SubmissionError as error:
+        notes.append(f"cell {label} raised {error.kind}: {error.text}")
+    except SandboxFailure as error:
+        notes.append(f"grading stopped in cell {label}: {error}")
+
+
+def run_check(box: Sandbox, step: Step, trusted: dict) -> CellResult:
+    """Run a check cell in the grader's namespace; it passes if it raises nothing."""
+    if box.failure:
+        return CellResult(step.grade_id, 0.0, step.points, NOT_RUN, f"not run: {box.failure}")
+    box.start_cell(step.grade_id)
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(step.source, f"<check {step.grade_id}>", "exec"), trusted)  # noqa: S102 - the course's own cell
+    except Exception as error:  # noqa: BLE001 - every failure is this cell's result
+        return CellResult(step.grade_id, 0.0, step.points, FAILED, failure_message(error), bounded(printed.getvalue()))
+    return CellResult(step.grade_id, step.points, step.points, PASSED, "", bounded(printed.getvalue()))
+
+
+def failure_message(error: Exception) -> str:
+    """Why a check cell failed, without the check's code (which may be hidden)."""
+    if isinstance(error, SandboxFailure):
+        return str(error)
+    if isinstance(error, SubmissionError):
+        return f"your code raised {error}"
+    text = str(error)
+    if isinstance(error, AssertionError):  # CheckFailed is one: its message is the explanation and hint
+        return text or "a check failed"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def bounded(text: str) -> str:
+    if len(text) <= OUTPUT_LIMIT:
+        return text
+    return text[:OUTPUT_LIMIT] + f"\n[... {len(text) - OUTPUT_LIMIT} more characters not kept]"
+
+
+def output_notes(box: Sandbox) -> list[str]:
+    """A note when the learner's code printed more than is kept."""
+    if box.failure:
+        return []
+    try:
+        text = box.output()
+    except (SandboxFailure, SubmissionError):
+        return []
+    marker = "more characters not kept]"
+    if text.endswith(marker):
+        dropped = text.rsplit("[... ", 1)[1].split(" ", 1)[0]
+        return [f"the submission printed {dropped} characters more than the {len(text) - len(marker) - 10:,} kept"]
+    return []
