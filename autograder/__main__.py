@@ -1,55 +1,42 @@
-"""Command line: ``python -m autograder <command>``, run from the repository root.
+"""``python -m autograder``: the instructor's tools over nbgrader, run from the repository root.
 
-Commands
---------
-release [SLUG ...]
-    Regenerate exercises/ from solutions/ (all assignments by default).
-grade SLUG
-    Autograde every submission in submitted/*/SLUG/ and print each student's score.
+A class goes from an LMS download to grades and feedback in four commands::
+
+    python -m autograder collect rnn ~/Downloads/submissions.zip
+    python -m autograder grade rnn
+    python -m autograder feedback rnn
+    python -m autograder report
+
+Each command lives in its own module (autograder/<command>.py), which defines
+``configure(parser)`` (its options, each with help text) and ``run(args)``.
+``python -m autograder <command> --help`` lists the options.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-from .grade import autograde, read_scores, register
-from .paths import ROOT, SLUGS
-from .release import release
-
-
-def _release(args: argparse.Namespace) -> int:
-    unknown = sorted(set(args.slugs) - set(SLUGS))
-    if unknown:
-        sys.exit(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(SLUGS)}")
-    for path in release(args.slugs or SLUGS):
-        print(f"wrote {path.relative_to(ROOT)}")
-    return 0
-
-
-def _grade(args: argparse.Namespace) -> int:
-    register(ROOT, args.slug)
-    autograde(ROOT, args.slug)
-    scores = read_scores(ROOT, args.slug)
-    for student in sorted(scores):
-        result = scores[student]
-        failed = ", ".join(result.failed_cells) or "-"
-        print(f"{student:24s} {result.score:5.1f} / {result.max_score:4.1f}   failed: {failed}")
-    return 0
+#: Commands in the order an instructor uses them, with a one-line summary.
+COMMANDS = {
+    "release": "regenerate exercises/ from solutions/ and check it (no solution, no hidden test, cells locked)",
+    "collect": "bring submissions from a folder or an LMS zip into submitted/<student>/<slug>/",
+    "grade": "autograde submissions in parallel into the gradebook, safe from tampering",
+    "feedback": "write per-student HTML feedback (their code, failed checks, hints; never hidden tests)",
+    "report": "write grades.csv for the LMS, per-check pass rates and score histograms",
+}
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n\n")[0])
-    commands = main.add_subparsers(dest="command", required=True)
-
-    p = commands.add_parser("release", help="regenerate exercises/ from solutions/ with nbgrader")
-    p.add_argument("slugs", nargs="*", metavar="SLUG",
-                   help=f"assignments to release (default: all of {', '.join(SLUGS)})")
-    p.set_defaults(run=_release)
-
-    p = commands.add_parser("grade", help="autograde submitted/*/SLUG/ and print the scores")
-    p.add_argument("slug", choices=SLUGS, help="the assignment to grade")
-    p.set_defaults(run=_grade)
+    main = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n\n")[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, summary in COMMANDS.items():
+        module = importlib.import_module(f"autograder.{name}")
+        sub = commands.add_parser(name, help=summary, description=module.__doc__.split("\n\n")[0])
+        module.configure(sub)
+        sub.set_defaults(run=module.run)
     return main
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from .reference import definitions_only_source
 from .results import FAILED, GRADED, NOT_RUN, PASSED, UNREADABLE, CellResult, SubmissionResult
 from .sandbox import Sandbox, SandboxFailure, SubmissionError
 
-OUTPUT_LIMIT = 20_000  # characters of a check cell's printed output kept for feedback
+from .wire import OUTPUT_LIMIT  # characters of printed output kept, as the sandbox keeps
 
 
 @dataclass(frozen=True)
@@ -131,15 +132,15 @@ def bounded(text: str) -> str:
 
 
 def output_notes(box: Sandbox) -> list[str]:
-    """A note when the learner's code printed more than is kept."""
+    """A note when the learner's code printed more than the sandbox keeps."""
     if box.failure:
         return []
     try:
         text = box.output()
     except (SandboxFailure, SubmissionError):
         return []
-    marker = "more characters not kept]"
-    if text.endswith(marker):
-        dropped = text.rsplit("[... ", 1)[1].split(" ", 1)[0]
-        return [f"the submission printed {dropped} characters more than the {len(text) - len(marker) - 10:,} kept"]
-    return []
+    match = re.search(r"\[\.\.\. (\d+) more characters not kept\]$", text)
+    if not match:
+        return []
+    printed = OUTPUT_LIMIT + int(match.group(1))
+    return [f"the submission printed {printed:,} characters; only the first {OUTPUT_LIMIT:,} were kept"]

@@ -23,6 +23,8 @@ HEADER = struct.Struct(">Q")  # message length, 8 bytes big-endian
 #: The largest message accepted. The checks exchange small arrays; a submission
 #: that returns more is stopped before the grader spends memory on it.
 MAX_MESSAGE = 64 * 1024 * 1024
+#: Characters of a submission's printed output kept (the rest is counted).
+OUTPUT_LIMIT = 20_000
 
 
 @dataclass(frozen=True)

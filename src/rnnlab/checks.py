@@ -92,10 +92,8 @@ def call(function: Callable, *args, **kwargs):
         if where is None:
             frames = traceback.extract_tb(error.__traceback__)[1:]  # drop this frame
             where = "".join(traceback.format_list(frames)).rstrip()
-        raise CheckFailed(
-            f"{name} raised {kind}: {text}\n"
-            f"Where it happened (most recent call last):\n{where}"
-        ) from None
+        where = f"\nWhere it happened (most recent call last):\n{where}" if where else ""
+        raise CheckFailed(f"{name} raised {kind}: {text}{where}") from None
 
 
 def unpack(name: str, result, count: int, names: Sequence[str]):

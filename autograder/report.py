@@ -1,0 +1,296 @@
+"""The instructor's report: grades for the LMS, the tests the class fails, score histograms.
+
+Usage, from the repository root::
+
+    python -m autograder report                  # every graded assignment, into reports/
+    python -m autograder report rnn --out /tmp/r # one assignment, elsewhere
+    python -m autograder report --db postgresql://host/course
+
+It reads nbgrader's gradebook (never writes to it) and writes into the output folder:
+
+* ``grades.csv``: one row per student, one column per assignment (course order), then
+  ``total``, ``max_total``, ``percent`` and ``missing`` (the assignments with no graded
+  submission, which count 0 so the LMS import still works);
+* ``pass_rates.csv``: each test (code grade cell worth points) with how many graded
+  submissions passed it, the tests the class fails most first;
+* ``histogram_<slug>.png`` for each assignment (graded submissions only), and
+  ``histogram_total.png`` (every student) when there is more than one assignment.
+
+A submission counts as graded when at least one of its cells has a score (auto or manual).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import statistics
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import ROOT, SLUGS, gradebook_url
+
+
+class ReportError(Exception):
+    """Nothing to report, or the gradebook asked for cannot be read."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One graded submission as read from the gradebook."""
+
+    student: str
+    assignment: str
+    score: float  # nbgrader's SubmittedAssignment.score: auto, or manual where given, plus extra credit
+    tests: tuple[tuple[str, float, float], ...]  # (test, score, points) of each code cell worth points
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the report needs from the gradebook, read once so the connection closes early."""
+
+    assignments: dict[str, float]  # slug -> max score, in course order
+    students: tuple[str, ...]
+    submissions: tuple[Submission, ...]
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    student_id: str
+    scores: dict[str, float]
+    missing: tuple[str, ...]
+    total: float
+    max_total: float
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.total / self.max_total, 1) if self.max_total else 0.0
+
+
+@dataclass(frozen=True)
+class PassRate:
+    assignment: str
+    test: str
+    points: float
+    submissions: int
+    passed: int
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.submissions
+
+
+@dataclass(frozen=True)
+class Report:
+    out_dir: Path
+    grades_csv: Path
+    pass_rates_csv: Path
+    histograms: dict[str, Path]  # slug (or "total") -> PNG
+    assignments: tuple[str, ...]
+    grades: list[GradeRow]
+    pass_rates: list[PassRate]
+
+
+def _course_order(name: str) -> tuple[int, str]:
+    # Assignments outside SLUGS (an old or trial one) still appear, after the course's own.
+    return (SLUGS.index(name) if name in SLUGS else len(SLUGS), name)
+
+
+def _num(x: float) -> str:
+    """A score as a person writes it: 19, 7.5, 2.3 (no 2.3000000000000003 from summing floats)."""
+    x = round(x, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+def _check_gradebook(db_url: str) -> str:
+    """Refuse anything but an existing gradebook (nbgrader's Gradebook would create one silently).
+
+    Returns the URL as it may be printed: without its password.
+    """
+    from sqlalchemy import create_engine, exc, inspect
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(db_url)
+        shown = url.render_as_string(hide_password=True)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            if not Path(url.database).is_file():  # connecting would create an empty file
+                raise ReportError(f"no gradebook at {url.database}: grade an assignment first, or pass --db")
+        engine = create_engine(url)
+        try:
+            if not inspect(engine).has_table("submitted_assignment"):
+                raise ReportError(f"{shown} is not an nbgrader gradebook")
+        finally:
+            engine.dispose()
+    except (exc.SQLAlchemyError, ImportError) as error:  # bad URL, driver not installed, server down
+        raise ReportError(f"cannot read the gradebook: {error}") from error
+    return shown
+
+
+def read_gradebook(db_url: str, slugs: list[str] | None = None) -> Snapshot:
+    """Scores of every graded submission of ``slugs`` (default: every assignment with one)."""
+    from nbgrader.api import Gradebook  # imported late: nbgrader is an instructor-only dependency
+
+    shown = _check_gradebook(db_url)
+    # course_id="" keeps nbgrader from inserting a course row: a report only reads.
+    with Gradebook(db_url, course_id="") as gb:
+        maxima = {a.name: float(a.max_score) for a in gb.assignments}
+        unknown = [s for s in slugs or [] if s not in maxima]
+        if unknown:
+            raise ReportError(f"not in the gradebook: {', '.join(unknown)}; "
+                              f"it holds: {', '.join(sorted(maxima, key=_course_order)) or 'nothing'}")
+        submissions = []
+        for name in slugs or maxima:
+            for sub in gb.assignment_submissions(name):
+                grades = [(nb.name, g) for nb in sub.notebooks for g in nb.grades]
+                if all(g.auto_score is None and g.manual_score is None for _, g in grades):
+                    continue  # registered but never graded: treated as not submitted
+                # Zero-point cells hold visible checks only; nbgrader scores them 0 whether they pass
+                # or not, so they say nothing about passing. Written (markdown) cells are not tests.
+                tests = tuple((g.name if nb == name else f"{nb}/{g.name}", float(g.score), float(g.max_score))
+                              for nb, g in grades if g.cell_type == "code" and g.max_score > 0)
+                submissions.append(Submission(sub.student_id, name, float(sub.score), tests))
+        graded = {s.assignment for s in submissions}
+        chosen = sorted(set(slugs) if slugs else graded, key=_course_order)
+        if not graded:
+            raise ReportError(f"no graded submissions{' of ' + ', '.join(chosen) if slugs else ''} in "
+                              f"{shown}: run `python -m autograder grade SLUG` first")
+        return Snapshot({a: maxima[a] for a in chosen}, tuple(sorted(s.id for s in gb.students)),
+                        tuple(submissions))
+
+
+def grade_rows(snap: Snapshot) -> list[GradeRow]:
+    """One row per student; an assignment without a graded submission counts 0 and is listed as missing."""
+    scores: dict[str, dict[str, float]] = defaultdict(dict)
+    for sub in snap.submissions:
+        scores[sub.student][sub.assignment] = sub.score
+    max_total = sum(snap.assignments.values())
+    rows = []
+    for student in snap.students:
+        got = {a: scores[student].get(a, 0.0) for a in snap.assignments}
+        missing = tuple(a for a in snap.assignments if a not in scores[student])
+        rows.append(GradeRow(student, got, missing, sum(got.values()), max_total))
+    return rows
+
+
+def pass_rates(snap: Snapshot) -> list[PassRate]:
+    """Each test's pass rate over the graded submissions, lowest first (ties: course order, name)."""
+    seen: dict[tuple[str, str], list] = {}
+    for sub in snap.submissions:
+        for test, score, points in sub.tests:
+            counts = seen.setdefault((sub.assignment, test), [points, 0, 0])
+            counts[1] += 1
+            counts[2] += score >= points - 1e-9  # float sums of partial credit may fall a hair short
+    rates = [PassRate(a, t, p, n, k) for (a, t), (p, n, k) in seen.items()]
+    return sorted(rates, key=lambda r: (r.pass_rate, _course_order(r.assignment)))
+
+
+def write_grades_csv(rows: list[GradeRow], assignments: tuple[str, ...], path: Path) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["student_id", *assignments, "total", "max_total", "percent", "missing"])
+        for r in rows:
+            out.writerow([r.student_id, *(_num(r.scores[a]) for a in assignments),
+                          _num(r.total), _num(r.max_total), _num(r.percent), " ".join(r.missing)])
+    return path
+
+
+def write_pass_rates_csv(rates: list[PassRate], path: Path) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["assignment", "test", "points", "submissions", "passed", "pass_rate"])
+        for r in rates:
+            out.writerow([r.assignment, r.test, _num(r.points), r.submissions, r.passed, f"{r.pass_rate:.3f}"])
+    return path
+
+
+def histogram_figure(name: str, scores: list[float], max_score: float, counted: str = "submissions"):
+    """A histogram of ``scores`` on 0..max_score, one bar per whole point up to 40 points."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    # A Figure outside pyplot is in no global registry (thread safe, nothing left to close);
+    # the Agg canvas renders it without any display, whatever backend the session chose.
+    fig = Figure(figsize=(6.4, 4), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    top = math.ceil(max_score)
+    # Bars centred on whole points, so a full score is not lumped with the score one below it.
+    edges = np.arange(-0.5, top + 1) if top <= 40 else np.linspace(0, max_score, 41)
+    ax.hist(scores, bins=edges, color="tab:blue", edgecolor="white")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel(f"score (out of {_num(max_score)})")
+    ax.set_ylabel("students")
+    for axis in (ax.xaxis, ax.yaxis):  # points and head counts: no 2.5 ticks
+        axis.get_major_locator().set_params(integer=True)
+    mean, median = statistics.fmean(scores), statistics.median(scores)
+    ax.set_title(f"{name}: {len(scores)} {counted}, mean {_num(round(mean, 1))}, "
+                 f"median {_num(round(median, 1))}")
+    return fig
+
+
+def draw_histogram(name: str, scores: list[float], max_score: float, path: Path,
+                   counted: str = "submissions") -> Path:
+    histogram_figure(name, scores, max_score, counted).savefig(path, dpi=100)
+    return path
+
+
+def build_report(db_url: str, out_dir: Path, slugs: list[str] | None = None) -> Report:
+    """Read the gradebook at ``db_url`` and write the CSVs and histograms into ``out_dir``."""
+    snap = read_gradebook(db_url, list(dict.fromkeys(slugs)) if slugs else None)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, rates = grade_rows(snap), pass_rates(snap)
+    histograms = {}
+    for slug, max_score in snap.assignments.items():
+        scores = [s.score for s in snap.submissions if s.assignment == slug]
+        if scores:  # an assignment asked for by name may have no graded submission yet
+            histograms[slug] = draw_histogram(slug, scores, max_score, out_dir / f"histogram_{slug}.png")
+    if len(snap.assignments) > 1:
+        histograms["total"] = draw_histogram("total", [r.total for r in rows], sum(snap.assignments.values()),
+                                             out_dir / "histogram_total.png", counted="students")
+    return Report(out_dir, write_grades_csv(rows, tuple(snap.assignments), out_dir / "grades.csv"),
+                  write_pass_rates_csv(rates, out_dir / "pass_rates.csv"), histograms,
+                  tuple(snap.assignments), rows, rates)
+
+
+def most_failed_table(rates: list[PassRate], limit: int = 10) -> str:
+    """The ``limit`` tests with the lowest pass rates (tests everyone passed are left out)."""
+    failed = [r for r in rates if r.passed < r.submissions][:limit]
+    if not failed:
+        return "Every graded submission passed every test."
+    lines = [("assignment", "test", "points", "passed", "rate")] + [
+        (r.assignment, r.test, _num(r.points), f"{r.passed}/{r.submissions}", f"{100 * r.pass_rate:.0f}%")
+        for r in failed]
+    widths = [max(len(line[i]) for line in lines) for i in range(5)]
+    table = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
+    return "\n".join([f"Most failed tests ({len(failed)} of {len(rates)}):", *table])
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``report`` arguments to ``parser`` (the subcommand's parser)."""
+    parser.add_argument("slugs", nargs="*", metavar="SLUG",
+                        help="assignments to report on (default: every assignment with graded submissions)")
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="gradebook as any SQLAlchemy URL (default: autograder/gradebook.db)")
+    parser.add_argument("--out", metavar="DIR", type=Path, default=None,
+                        help="folder to write the CSVs and histograms into (default: reports/)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Defaults resolved here, not in configure(), so they follow the course root at run time.
+    try:
+        report = build_report(args.db or gradebook_url(), args.out or ROOT / "reports", args.slugs or None)
+    except ReportError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 1
+    print(f"Report on {', '.join(report.assignments)} for {len(report.grades)} students:")
+    for path in [report.grades_csv, report.pass_rates_csv, *report.histograms.values()]:
+        print(f"  wrote {path}")
+    print()
+    print(most_failed_table(report.pass_rates))
+    return 0
