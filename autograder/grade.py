@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,7 +34,7 @@ from pathlib import Path
 from .gradebook import is_registered, open_gradebook, record, register
 from .paths import ROOT, SLUGS, gradebook_url
 from .plan import GradingPlan, load_plan
-from .results import MISSING, SubmissionResult
+from .results import GRADER_ERROR, MISSING, SubmissionResult
 from .runner import Limits, grade_notebook, not_run
 
 
@@ -96,24 +97,53 @@ def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int |
     for slug in sorted({job.slug for job in jobs}):
         if not is_registered(db_url, cached_plan(slug, course_root)):
             register(course_root, slug, db_url)
-    workers = workers or os.cpu_count() or 1
-    results = []
-    # "spawn": fresh interpreters, never a fork of this process with its database
-    # connection and the progress bar's thread.
-    context = multiprocessing.get_context("spawn")
+    results: list[SubmissionResult] = []
     with open_gradebook(db_url) as gradebook, \
-            ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, \
             tqdm(total=len(jobs), unit="notebook", disable=not progress, file=sys.stderr) as bar:
-        futures = {pool.submit(grade_job, job, limits, course_root): job for job in jobs}
-        for future in as_completed(futures):
-            job = futures[future]
-            result = future.result()
+        def done(job: Job, result: SubmissionResult) -> None:
             record(gradebook, result)
             result.save(result_path(course_root, job.slug, job.student))
             results.append(result)
             bar.set_postfix_str(f"{job.student} {job.slug} {result.score:g}/{result.max_score:g}", refresh=False)
             bar.update()
+
+        run_pool(jobs, workers or os.cpu_count() or 1, limits, course_root, done)
     return sorted(results, key=lambda r: (SLUGS.index(r.slug) if r.slug in SLUGS else 99, r.student))
+
+
+#: How often a job is retried when a grading process itself dies (not the
+#: sandbox: the grader's own worker, e.g. killed by the system).
+ATTEMPTS = 3
+
+
+def run_pool(jobs: list[Job], workers: int, limits: Limits, course_root: Path, done) -> None:
+    """Grade ``jobs`` in a process pool, calling ``done(job, result)`` in this process.
+
+    If a grading process dies, the pool breaks: the jobs not finished are
+    graded again in a fresh pool, and one that was in flight ATTEMPTS times gets
+    a result with 0 points and the reason instead of stopping the class.
+    """
+    # "spawn": fresh interpreters, never a fork of this process with its database
+    # connection and the progress bar's thread.
+    context = multiprocessing.get_context("spawn")
+    attempts = dict.fromkeys(jobs, 0)
+    pending = list(jobs)
+    while pending:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(grade_job, job, limits, course_root): job for job in pending}
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    attempts[job] += 1
+                    if attempts[job] < ATTEMPTS:
+                        continue
+                    reason = f"the grading process died {ATTEMPTS} times on this submission; grade it by hand"
+                    result = SubmissionResult(job.student, job.slug, GRADER_ERROR,
+                                              not_run(cached_plan(job.slug, course_root), reason), [reason])
+                pending.remove(job)
+                done(job, result)
 
 
 def summary_line(result: SubmissionResult) -> str:

@@ -184,7 +184,7 @@ def pass_rates(snap: Snapshot) -> list[PassRate]:
             counts[1] += 1
             counts[2] += score >= points - 1e-9  # float sums of partial credit may fall a hair short
     rates = [PassRate(a, t, p, n, k) for (a, t), (p, n, k) in seen.items()]
-    return sorted(rates, key=lambda r: (r.pass_rate, _course_order(r.assignment)))
+    return sorted(rates, key=lambda r: (r.pass_rate, _course_order(r.assignment), r.test))
 
 
 def write_grades_csv(rows: list[GradeRow], assignments: tuple[str, ...], path: Path) -> Path:

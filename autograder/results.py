@@ -14,7 +14,7 @@ from pathlib import Path
 #: Statuses of a check cell.
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
 #: Statuses of a submission.
-GRADED, UNREADABLE, MISSING = "graded", "unreadable", "missing"
+GRADED, UNREADABLE, MISSING, GRADER_ERROR = "graded", "unreadable", "missing", "grader error"
 
 
 @dataclass
