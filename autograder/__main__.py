@@ -17,6 +17,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
+
+from .paths import ROOT
 
 #: Commands in the order an instructor uses them, with a one-line summary.
 COMMANDS = {
@@ -31,6 +34,9 @@ COMMANDS = {
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n\n")[0],
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    main.add_argument("--course", type=Path, default=ROOT, metavar="DIR",
+                      help="the course directory, holding nbgrader_config.py, solutions/ and submitted/ "
+                           "(default: this repository)")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, summary in COMMANDS.items():
         module = importlib.import_module(f"autograder.{name}")
@@ -42,6 +48,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.course = args.course.resolve()
     return args.run(args)
 
 

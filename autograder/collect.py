@@ -325,7 +325,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Collect, print a report; 0 if every file was collected, 1 if some were not, 2 on a fatal error."""
     try:
-        report = collect(args.source, args.slug, ROOT, args.regexp, args.force)
+        report = collect(args.source, args.slug, args.course, args.regexp, args.force)
     except CollectError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

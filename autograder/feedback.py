@@ -116,10 +116,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    written = write_feedback(args.slug, ROOT, args.students)
+    written = write_feedback(args.slug, args.course, args.students)
     if not written:
         print(f"no graded submissions of {args.slug}: run `python -m autograder grade {args.slug}` first")
         return 1
     for path in written:
-        print(f"wrote {path.relative_to(ROOT)}")
+        print(f"wrote {path.relative_to(args.course)}")
     return 0

@@ -173,12 +173,12 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.slugs) - set(SLUGS))
     if unknown:
         sys.exit(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(SLUGS)}")
-    db_url = args.db or gradebook_url(ROOT)
-    jobs = find_jobs(ROOT, args.slugs or SLUGS, args.students)
+    db_url = args.db or gradebook_url(args.course)
+    jobs = find_jobs(args.course, args.slugs or SLUGS, args.students)
     if not jobs:
         print("no submissions found under submitted/<student>/<slug>/ (see `python -m autograder collect`)")
         return 1
     limits = Limits(cell_timeout=args.timeout, memory_mb=args.memory, forbidden=forbidden_paths(db_url))
-    for result in grade(jobs, db_url, ROOT, args.workers, limits, progress=not args.quiet):
+    for result in grade(jobs, db_url, args.course, args.workers, limits, progress=not args.quiet):
         print(summary_line(result))
     return 0

@@ -9,6 +9,8 @@ interrupted run keeps every grade committed before it stopped.
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -46,8 +48,15 @@ class StudentScore:
 
 
 def open_gradebook(db_url: str):
+    """nbgrader's Gradebook at ``db_url`` (created if new)."""
     from nbgrader.api import Gradebook  # imported late: nbgrader is an instructor-only dependency
 
+    # A new gradebook is created by running nbgrader's `alembic` command, found on
+    # PATH: make sure this environment's scripts are there (they are not when
+    # Python is run as .venv/bin/python without activating the environment).
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
     return Gradebook(db_url)
 
 

@@ -99,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         sys.exit(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(SLUGS)}")
     try:
-        for path in release(args.slugs or SLUGS):
-            print(f"wrote {path.relative_to(ROOT)} (checked: no solution, no hidden test, check cells locked)")
+        for path in release(args.slugs or SLUGS, args.course):
+            print(f"wrote {path.relative_to(args.course)} (checked: no solution, no hidden test, check cells locked)")
     except ReleaseError as error:
         print(error, file=sys.stderr)
         return 1

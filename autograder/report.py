@@ -284,7 +284,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     # Defaults resolved here, not in configure(), so they follow the course root at run time.
     try:
-        report = build_report(args.db or gradebook_url(), args.out or ROOT / "reports", args.slugs or None)
+        report = build_report(args.db or gradebook_url(args.course), args.out or args.course / "reports", args.slugs or None)
     except ReportError as error:
         print(f"report: {error}", file=sys.stderr)
         return 1

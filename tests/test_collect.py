@@ -303,7 +303,9 @@ def test_is_a_different_existing_submission_kept_without_force_and_replaced_with
 def cli(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     configure(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.course = collect_module.ROOT  # the top-level --course option (tests point ROOT at a scratch course)
+    return args
 
 
 def test_does_configure_document_every_option_and_restrict_slugs():

@@ -110,7 +110,9 @@ def gradebook(blank, tmp_path) -> str:
 def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     configure(parser)
-    return parser.parse_args(list(argv))
+    args = parser.parse_args(list(argv))
+    args.course = report.ROOT  # the top-level --course option
+    return args
 
 
 def test_does_the_grades_csv_give_each_student_their_total(gradebook, tmp_path):
@@ -225,7 +227,7 @@ def test_does_the_report_leave_the_gradebook_untouched(gradebook, tmp_path):
 
 def test_does_run_read_the_gradebook_given_with_db(blank, gradebook, tmp_path, monkeypatch, capsys):
     other = make_gradebook(blank, tmp_path / "other.db", scores={"zoe": {"rnn": {"test_a": (2, None)}}})
-    monkeypatch.setattr(report, "gradebook_url", lambda: gradebook)  # the default: the main class
+    monkeypatch.setattr(report, "gradebook_url", lambda root=None: gradebook)  # the default: the main class
     out = tmp_path / "default"
     assert run(parse("--out", str(out))) == 0
     assert (out / "grades.csv").read_text(encoding="utf-8") == GRADES_CSV

@@ -1,0 +1,83 @@
+"""Does a class go from an LMS download to grades, feedback and a report in a few commands?
+
+End to end through ``python -m autograder`` (its ``main``), in a scratch course:
+release, collect a Canvas-style zip, grade, feedback, report.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import zipfile
+
+import pytest
+
+from autograder.__main__ import main
+from autograder.paths import ROOT, release_notebook, source_notebook
+from autograder.submissions import fill, reference_answers
+from mutants import catalogue
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = tmp_path_factory.mktemp("cli-course")
+    shutil.copy2(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions" / "rnn", course / "solutions" / "rnn")
+    (course / "autograder").mkdir()
+    return course
+
+
+def test_does_the_whole_class_workflow_run_from_the_command_line(course, tmp_path, capsys):
+    cli = ["--course", str(course)]
+    assert main([*cli, "release", "rnn"]) == 0
+    assert release_notebook("rnn", course).read_bytes() == release_notebook("rnn").read_bytes()
+
+    released = json.loads(release_notebook("rnn", course).read_text(encoding="utf-8"))
+    answers = reference_answers(json.loads(source_notebook("rnn").read_text(encoding="utf-8")))
+    # A bug in the backward step only: the forward checks' 3 points stay.
+    mutant = next(m for m in catalogue("rnn") if m.edits and all(cell == "rnn_step_backward" for cell, _, _ in m.edits))
+    download = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        archive.writestr("smithalice_111_9001_rnn.ipynb", json.dumps(fill(released, answers)))
+        archive.writestr("jonesbob_LATE_222_9002_rnn-1.ipynb", json.dumps(fill(released, mutant.apply(answers))))
+        archive.writestr("leecarol_333_9003_rnn.ipynb", '{"cells": [')  # saved half-way
+        archive.writestr("__MACOSX/._smithalice_111_9001_rnn.ipynb", "")
+    assert main([*cli, "collect", "rnn", str(download)]) == 1  # one file could not be matched
+    collected = capsys.readouterr().out
+    assert "collected 3 submissions for rnn; 1 files not matched" in collected
+
+    assert main([*cli, "grade", "rnn", "--quiet"]) == 0
+    graded = capsys.readouterr().out
+    assert "111" in graded and "unreadable: rnn.ipynb is not valid notebook JSON" in graded
+
+    assert main([*cli, "feedback", "rnn"]) == 0
+    for student in ("111", "222", "333"):
+        assert (course / "feedback" / student / "rnn" / "rnn.html").is_file()
+
+    assert main([*cli, "report"]) == 0
+    with open(course / "reports" / "grades.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert rows["111"]["rnn"] == "8" and rows["333"]["rnn"] == "0"
+    assert 3 <= float(rows["222"]["rnn"]) < 8
+    assert (course / "reports" / "histogram_rnn.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_does_release_refuse_a_notebook_with_a_hidden_test_or_an_unlocked_check(tmp_path):
+    from autograder.release import problems
+
+    leaked = tmp_path / "leaked.ipynb"
+    shutil.copy2(source_notebook("rnn"), leaked)  # the source itself: solutions and hidden tests
+    found = problems(leaked, source_notebook("rnn"))
+    assert any("hidden test line" in p for p in found) and any("solution line" in p for p in found)
+
+    notebook = json.loads(release_notebook("rnn").read_text(encoding="utf-8"))
+    check = next(c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "test_rnn_step_forward_values")
+    check["metadata"]["nbgrader"]["locked"] = False
+    unlocked = tmp_path / "unlocked.ipynb"
+    unlocked.write_text(json.dumps(notebook), encoding="utf-8")
+    assert problems(unlocked, source_notebook("rnn")) == [
+        "test cell test_rnn_step_forward_values is not locked: learners could edit it"]
+    assert problems(release_notebook("rnn"), source_notebook("rnn")) == []
