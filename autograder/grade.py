@@ -161,7 +161,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help=f"parallel grading processes (default: the number of cores, here {os.cpu_count()})")
     parser.add_argument("--db", default=None, metavar="URL",
-                        help="gradebook as any SQLAlchemy URL (default: SQLite in autograder/gradebook.db)")
+                        help="gradebook as any SQLAlchemy URL (default: CourseDirectory.db_url of nbgrader_config.py, "
+                             "which is SQLite in autograder/gradebook.db)")
     parser.add_argument("--timeout", type=float, default=Limits.cell_timeout, metavar="SECONDS",
                         help="the most one cell of a submission may run (default: %(default)s)")
     parser.add_argument("--memory", type=int, default=Limits.memory_mb, metavar="MB",

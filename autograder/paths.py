@@ -20,9 +20,21 @@ def release_notebook(slug: str, root: Path = ROOT) -> Path:
 
 
 def gradebook_url(root: Path = ROOT) -> str:
-    """The default gradebook: SQLite under autograder/ (ignored by git).
+    """The course's gradebook, as ``nbgrader_config.py`` sets it (``CourseDirectory.db_url``).
 
-    Every command that reads or writes grades takes ``--db URL`` to use any
-    SQLAlchemy URL instead (e.g. ``postgresql://host/course``).
+    The course's configuration puts it in SQLite under autograder/ (ignored by
+    git); a relative SQLite path is taken from the course directory, as nbgrader
+    does when run there. Change it in nbgrader_config.py to any SQLAlchemy URL
+    (e.g. ``postgresql://host/course``), or pass ``--db URL`` to a command.
     """
-    return f"sqlite:///{root / 'autograder' / 'gradebook.db'}"
+    from traitlets.config.loader import PyFileConfigLoader  # comes with nbgrader
+
+    url = ""
+    if (root / "nbgrader_config.py").is_file():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        url = str(config.CourseDirectory.get("db_url", ""))
+    url = url or "sqlite:///autograder/gradebook.db"
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url[len(prefix):].startswith("/"):
+        url = prefix + str(root / url[len(prefix):])
+    return url
