@@ -219,3 +219,13 @@ def test_is_the_loop_count_read_from_source_a_grader_provides():
 
     with pytest.raises(CheckFailed, match="remote has 1 Python loop"):
         checks.assert_loops_at_most(Remote(), 0, "time")
+
+
+def test_does_a_function_the_grader_found_no_code_for_fail_the_loop_check():
+    """A function defined through exec() must not dodge the check under the grader."""
+    class Dynamic:
+        __name__ = "dynamic"
+        __source__ = None
+
+    with pytest.raises(CheckFailed, match="could not read the code of dynamic: define it with a plain `def`"):
+        checks.assert_loops_at_most(Dynamic(), 1, "time")
