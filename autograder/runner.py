@@ -86,13 +86,24 @@ def run_plan(plan: GradingPlan, intake: Intake, box: Sandbox) -> list[CellResult
     return cells
 
 
+def as_python(code: str) -> str:
+    """A cell's code with IPython syntax (``%magic``, ``!command``) turned into plain
+    Python calls, as IPython itself does; the sandbox's get_ipython() answers them."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(code)
+    except (SyntaxError, ValueError, IndexError):  # broken code: let the sandbox report the SyntaxError
+        return code
+
+
 def run_learner_code(box: Sandbox, label: str, code: str, notes: list[str]) -> None:
     """Run a cell in the sandbox; an error is noted and grading goes on, as in a notebook."""
     if box.failure:
         return
     box.start_cell(label)
     try:
-        box.run(code, label)
+        box.run(as_python(code), label)
     except SubmissionError as error:
         notes.append(f"cell {label} raised {error.kind}: {error.text}")
     except SandboxFailure as error:

@@ -97,6 +97,40 @@ def limit_resources(memory_mb: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
 
 
+class NotebookShell:
+    """What ``get_ipython()`` returns to a submission: enough for IPython syntax
+    learners leave in their cells (the grader turns ``%magic`` and ``!command``
+    lines into these calls) to do no harm.
+
+    Line magics (``%matplotlib inline``, ``%timeit f(x)``) do nothing: they do
+    not define anything the checks use. A timing or capturing cell magic
+    (``%%time``) runs its body, which may define functions; other cell magics
+    and shell commands are skipped. Nothing else of IPython exists here.
+    """
+
+    RUN_BODY = {"time", "timeit", "capture", "prun"}
+
+    def __init__(self, namespace: dict) -> None:
+        self._namespace = namespace
+
+    def run_line_magic(self, name: str, line: str, *args):
+        return None
+
+    def run_cell_magic(self, name: str, line: str, cell: str):
+        if name in self.RUN_BODY:
+            from IPython.core.inputtransformer2 import TransformerManager  # the body may hold IPython syntax too
+
+            code = TransformerManager().transform_cell(cell)
+            exec(compile(code, f"<cell %%{name}>", "exec"), self._namespace)  # noqa: S102 - the submission's own code
+        return None
+
+    def system(self, command: str) -> None:
+        return None
+
+    def getoutput(self, command: str) -> list:
+        return []
+
+
 def learner_traceback(error: BaseException) -> str:
     """The traceback frames of the submission's code only (not this worker's)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell")]
@@ -113,6 +147,8 @@ def main() -> None:
     sys.stdout = sys.stderr = output
     sys.stdin = io.StringIO("")
     namespace: dict = {"__name__": "__main__"}
+    shell = NotebookShell(namespace)
+    namespace["get_ipython"] = lambda: shell
     handles: dict[int, object] = {}
 
     def keep(value):

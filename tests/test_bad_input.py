@@ -211,7 +211,10 @@ CASES = [
     Case("change-how-later-cells-run", {"rnn.ipynb": wrong(
         "import sys\nsys.excepthook = lambda *a: None\nsys.settrace(None)\n"
         "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n")}, 0, GRADED,
-         "cell rnn_step_forward raised NameError: name 'get_ipython' is not defined"),
+         "cell rnn_step_forward raised AttributeError: 'NotebookShell' object has no attribute 'input_transformers_cleanup'"),
+    Case("ipython-syntax-left-in-cells", {"rnn.ipynb": honest(**{  # honest work: must lose nothing
+        FORWARD: "%matplotlib inline\n" + ANSWERS[FORWARD] + "\n%timeit rnn_step_forward(*[np.ones((2, 2))] * 4 + [np.ones(2)])\n",
+        BACKWARD: "%%time\n" + ANSWERS[BACKWARD] + "\n!ls /\n"})}, 8, GRADED, ""),
     Case("fake-all-passed", {"rnn.ipynb": wrong("print('All tests passed! Score: 8/8')\n")}, 0, GRADED, ""),
     Case("hard-coded-visible-answer", {"rnn.ipynb": honest(**{FORWARD: HARD_CODED})}, 0, GRADED, "",
          {"test_rnn_step_forward_edge_cases": "next_h"}),
