@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from .mathjax import ensure_mathjax
 from .nbgrader_cli import environment
 from .paths import ROOT
 
@@ -25,7 +26,8 @@ def book_environment(scripts: Path | None = None) -> dict[str, str]:
 
 
 def build(scripts: Path, path_output: Path | None = None, **run_options) -> subprocess.CompletedProcess:
-    """Run ``jupyter-book build`` on the repository with the strict options.
+    """Run ``jupyter-book build`` on the repository with the strict options
+    (after fetching MathJax, which the site serves itself, if it is missing).
 
     Parameters
     ----------
@@ -36,6 +38,7 @@ def build(scripts: Path, path_output: Path | None = None, **run_options) -> subp
     run_options
         Passed to ``subprocess.run`` (e.g. ``capture_output=True``).
     """
+    ensure_mathjax(ROOT)
     command = [str(scripts / "jupyter-book"), "build", str(ROOT), *STRICT]
     if path_output is not None:
         command += ["--path-output", str(path_output)]

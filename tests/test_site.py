@@ -1,0 +1,102 @@
+"""Does the built website stand on its own: no request to any other host?
+
+Readers behind a campus firewall, offline or unwilling to be tracked get the
+whole site: every script, style sheet, font, image and MathJax itself is served
+from the site. Links *to* other sites (a paper's DOI) are fine: following one is
+the reader's choice, not a request the page makes.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+EXTERNAL = re.compile(r"^(https?:)?//", re.I)
+#: Attributes that make the browser fetch what they point at.
+FETCHING = {("script", "src"), ("img", "src"), ("iframe", "src"), ("source", "src"), ("video", "src"),
+            ("audio", "src"), ("embed", "src"), ("object", "data"), ("img", "srcset"), ("source", "srcset"),
+            ("video", "poster")}
+#: <link rel=...> values that fetch (a "canonical" link does not).
+FETCHING_LINKS = {"stylesheet", "preload", "modulepreload", "icon", "shortcut icon", "apple-touch-icon",
+                  "manifest", "prefetch", "preconnect", "dns-prefetch"}
+CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])(?P<url>[^'")\s]+)""", re.I)
+JS_URL = re.compile(r"""['"`](?P<url>https?://[^'"`\s]+)""")
+#: URL strings in the site's JavaScript that a page never fetches on its own:
+#: XML namespace names; documentation links in the theme's console messages
+#: and MathJax's "About" box; and MathJax's speech engine and Internet Explorer
+#: XPath shim, loaded only if a reader switches speech on in MathJax's menu (or
+#: uses Internet Explorer). The browser tests record every request pages make.
+NOT_REQUESTS = ("http://www.w3.org/", "http://exslt.org/", "https://pydata-sphinx-theme.readthedocs.io/",
+                "https://developer.mozilla.org/", "https://clipboardjs.com/", "https://www.mathjax.org",
+                "https://cdn.jsdelivr.net/npm/sre-mathmaps-ie@", "https://cdn.jsdelivr.net/npm/speech-rule-engine@",
+                "https://cdn.jsdelivr.net/npm/wicked-good-xpath@")
+
+
+class ResourceFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name, value in attrs.items():
+            if value and (tag, name) in FETCHING:
+                self.urls += [part.split()[0] for part in value.split(",") if part.strip()] if name == "srcset" else [value]
+        if tag == "link" and (attrs.get("rel") or "").lower() in FETCHING_LINKS and attrs.get("href"):
+            self.urls.append(attrs["href"])
+        if attrs.get("style"):
+            self.urls += [m.group("url") for m in CSS_URL.finditer(attrs["style"])]
+
+
+def external_requests(site: Path) -> list[str]:
+    """Every reference in the site's HTML, CSS and JavaScript that would fetch from another host."""
+    found = []
+    for path in sorted(site.rglob("*")):
+        if path.suffix == ".html":
+            finder = ResourceFinder()
+            text = path.read_text(encoding="utf-8", errors="replace")
+            finder.feed(text)
+            urls = finder.urls + [m.group("url") for block in re.findall(r"<style[^>]*>(.*?)</style>", text, re.S)
+                                  for m in CSS_URL.finditer(block)]
+        elif path.suffix == ".css":
+            urls = [m.group("url") for m in CSS_URL.finditer(path.read_text(encoding="utf-8", errors="replace"))]
+        elif path.suffix in (".js", ".mjs"):
+            urls = [m.group("url") for m in JS_URL.finditer(path.read_text(encoding="utf-8", errors="replace"))]
+            urls = [url for url in urls if not url.startswith(NOT_REQUESTS)]
+        else:
+            continue
+        found += [f"{path.relative_to(site)}: {url}" for url in urls if EXTERNAL.match(url)]
+    return found
+
+
+def test_does_the_built_site_request_nothing_from_another_host(built_site):
+    found = external_requests(built_site)
+    assert not found, "external requests in the built site:\n" + "\n".join(found[:40])
+
+
+def test_is_mathjax_served_by_the_site_itself(built_site):
+    page = (built_site / "book" / "rnn.html").read_text(encoding="utf-8")
+    assert 'src="../_static/mathjax/tex-mml-chtml.js' in page
+    assert (built_site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+
+
+def test_would_the_scan_catch_a_cdn_script_a_web_font_and_a_remote_image(tmp_path):
+    (tmp_path / "page.html").write_text(
+        '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>'
+        '<link rel="stylesheet" href="//fonts.googleapis.com/css?family=Lato">'
+        '<a href="https://doi.org/10.1162/neco.1997.9.8.1735">a paper</a>'
+        '<img srcset="local.png 1x, https://example.org/big.png 2x">')
+    (tmp_path / "style.css").write_text("@font-face { src: url('https://fonts.gstatic.com/x.woff2'); }")
+    (tmp_path / "app.js").write_text("fetch('https://www.google-analytics.com/collect')")
+    assert external_requests(tmp_path) == [
+        "app.js: https://www.google-analytics.com/collect",
+        "page.html: https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js",
+        "page.html: //fonts.googleapis.com/css?family=Lato",
+        "page.html: https://example.org/big.png",
+        "style.css: https://fonts.gstatic.com/x.woff2",
+    ]
