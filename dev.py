@@ -73,10 +73,23 @@ def book(_args: list[str]) -> None:
     say(f"the website is in {ROOT / '_build' / 'html'}; open index.html in a browser")
 
 
+def warn_without_browser() -> None:
+    """The browser tests need Chromium and ChromeDriver; say loudly how to get them."""
+    import shutil
+
+    missing = [name for name in ("chromium", "chromedriver") if not shutil.which(name)]
+    if missing:
+        line = "!" * 78
+        say(f"{line}\n  {' and '.join(missing)} not found: the browser tests will be SKIPPED.\n"
+            "  Install them with:  sudo apt-get install chromium chromium-driver\n"
+            f"  (CI's .ci/run does this and fails without them.)\n{line}")
+
+
 def test(args: list[str]) -> None:
     from autograder.book import book_environment
 
     ensure_environment()
+    warn_without_browser()
     # .venv's scripts come first on PATH (nbgrader runs `alembic` from there).
     run([str(PYTHON), "-m", "pytest", *args], env={**book_environment(BIN), "VIRTUAL_ENV": str(VENV)})
 
