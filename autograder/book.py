@@ -25,7 +25,7 @@ def book_environment(scripts: Path | None = None) -> dict[str, str]:
     return env
 
 
-def build(scripts: Path, path_output: Path | None = None, **run_options) -> subprocess.CompletedProcess:
+def build(scripts: Path, path_output: Path | None = None, root: Path = ROOT, **run_options) -> subprocess.CompletedProcess:
     """Run ``jupyter-book build`` on the repository with the strict options
     (after fetching MathJax, which the site serves itself, if it is missing).
 
@@ -35,11 +35,13 @@ def build(scripts: Path, path_output: Path | None = None, **run_options) -> subp
         The folder holding the ``jupyter-book`` script (the virtual environment's bin/).
     path_output : Path, optional
         Where ``_build/`` goes (default: the repository root, with its execution cache).
+    root : Path, optional
+        The book to build (default: this repository; the benchmark builds a copy).
     run_options
         Passed to ``subprocess.run`` (e.g. ``capture_output=True``).
     """
-    ensure_mathjax(ROOT)
-    command = [str(scripts / "jupyter-book"), "build", str(ROOT), *STRICT]
+    ensure_mathjax(root)
+    command = [str(scripts / "jupyter-book"), "build", str(root), *STRICT]
     if path_output is not None:
         command += ["--path-output", str(path_output)]
-    return subprocess.run(command, cwd=ROOT, env=book_environment(scripts), check=False, **run_options)
+    return subprocess.run(command, cwd=root, env=book_environment(scripts), check=False, **run_options)

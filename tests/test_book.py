@@ -69,3 +69,12 @@ def test_can_each_assignment_be_downloaded_from_its_chapter_and_its_page(slug, b
     assert any((built_site / "book" / link).read_bytes() == released for link in links)
     # The page's own download button serves the notebook source.
     assert (built_site / "_sources" / "exercises" / slug / f"{slug}.ipynb").read_bytes() == released
+
+
+@pytest.mark.parametrize("slug", ["sequences", *SLUGS])
+def test_does_each_chapter_open_with_what_you_will_learn_and_close_with_hidden_answers(slug, built_site):
+    html = (built_site / "book" / f"{slug}.html").read_text()
+    goals = html.index("What you will learn")
+    assert goals < html.index('<section id="', html.index('<section id="') + 1), "the goals box comes before the first section"
+    questions = html[html.index('id="check-yourself"'):]
+    assert questions.count('class="admonition dropdown') >= 3, "check-yourself questions with answers hidden in dropdowns"

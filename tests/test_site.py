@@ -100,3 +100,54 @@ def test_would_the_scan_catch_a_cdn_script_a_web_font_and_a_remote_image(tmp_pat
         "page.html: https://example.org/big.png",
         "style.css: https://fonts.gstatic.com/x.woff2",
     ]
+
+
+def test_would_a_tampered_mathjax_download_be_refused():
+    from autograder.mathjax import verify, wanted
+
+    with pytest.raises(RuntimeError, match="does not match its published sha512"):
+        verify(b"not the MathJax release")
+    assert wanted("package/es5/tex-mml-chtml.js") == "tex-mml-chtml.js"
+    assert wanted("package/es5/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff") == \
+        "output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff"
+    assert wanted("package/es5/output/svg.js") is None  # only what the pages use is kept
+
+
+class LinkFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("href", "src"):
+            if attrs.get(name):
+                self.links.append(attrs[name])
+
+
+def broken_internal_links(site: Path) -> list[str]:
+    """Every relative link or resource of a page that points at no file of the site."""
+    broken = []
+    for page in sorted(site.rglob("*.html")):
+        if "_static" in page.relative_to(site).parts:
+            continue  # the themes' Jinja macro files, copied as assets, are not pages
+        finder = LinkFinder()
+        finder.feed(page.read_text(encoding="utf-8", errors="replace"))
+        for link in finder.links:
+            if re.match(r"^([a-z][a-z0-9+.-]*:|//|#)", link, re.I):
+                continue  # another site, mailto:, javascript:, data:, or this page
+            target = (page.parent / link.split("#")[0].split("?")[0]).resolve()
+            if not target.exists():
+                broken.append(f"{page.relative_to(site)}: {link}")
+    return broken
+
+
+def test_does_every_internal_link_of_the_site_lead_somewhere(built_site):
+    broken = broken_internal_links(built_site)
+    assert not broken, "broken links:\n" + "\n".join(broken[:40])
+
+
+def test_would_a_broken_internal_link_be_found(tmp_path):
+    (tmp_path / "a.html").write_text('<a href="b.html#x">ok</a><a href="missing.html">no</a><img src="img/gone.png">')
+    (tmp_path / "b.html").write_text("<p>b</p>")
+    assert broken_internal_links(tmp_path) == ["a.html: missing.html", "a.html: img/gone.png"]
