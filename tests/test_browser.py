@@ -171,10 +171,8 @@ def test_are_the_equations_typeset_with_no_raw_tex_left(visits, page):
     assert visits[page]["raw_tex"] == []
 
 
-@pytest.mark.parametrize("page", CHAPTERS)
+@pytest.mark.parametrize("page", [p for p in CHAPTERS if not p.endswith("notation.html")])  # notation: tables only
 def test_does_every_chapter_show_its_figures(visits, page):
-    if page.endswith("notation.html"):
-        pytest.skip("the notation page has tables, no figures")
     assert visits[page]["images"] > 0
 
 
