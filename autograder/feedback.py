@@ -80,7 +80,7 @@ def render(plan: GradingPlan, result: SubmissionResult, intake: Intake | None) -
         body.append("</ul>")
     cells = {cell.grade_id: cell for cell in result.cells}
     for step in plan.steps:
-        if step.kind == ANSWER:
+        if step.kind == ANSWER and intake is not None:  # no code to show from an unreadable notebook
             body += [f"<h2>Your code: {html.escape(step.grade_id)}</h2>", code_block(learner_code(intake, step.grade_id))]
         elif step.kind == TEST and step.grade_id in cells:
             body.append(check_section(step, cells[step.grade_id]))

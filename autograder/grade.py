@@ -32,9 +32,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from .gradebook import is_registered, open_gradebook, record, register
-from .paths import ROOT, SLUGS, gradebook_url
+from .paths import DB_HELP, ROOT, SLUGS, gradebook_url
 from .plan import GradingPlan, load_plan
-from .results import GRADER_ERROR, MISSING, SubmissionResult
+from .results import GRADED, GRADER_ERROR, MISSING, SubmissionResult
 from .runner import Limits, grade_notebook, not_run
 
 
@@ -149,7 +149,7 @@ def run_pool(jobs: list[Job], workers: int, limits: Limits, course_root: Path, d
 def summary_line(result: SubmissionResult) -> str:
     failed = ", ".join(result.failed_cells) or "-"
     line = f"{result.slug:14s} {result.student:24s} {result.score:5g} / {result.max_score:<4g} failed: {failed}"
-    if result.status != "graded":
+    if result.status != GRADED:
         line += f"\n{'':40s}{result.status}: {result.notes[0]}"
     return line
 
@@ -161,8 +161,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help=f"parallel grading processes (default: the number of cores, here {os.cpu_count()})")
     parser.add_argument("--db", default=None, metavar="URL",
-                        help="gradebook as any SQLAlchemy URL (default: CourseDirectory.db_url of nbgrader_config.py, "
-                             "which is SQLite in autograder/gradebook.db)")
+                        help=DB_HELP)
     parser.add_argument("--timeout", type=float, default=Limits.cell_timeout, metavar="SECONDS",
                         help="the most one cell of a submission may run (default: %(default)s)")
     parser.add_argument("--memory", type=int, default=Limits.memory_mb, metavar="MB",

@@ -15,7 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .plan import ANSWER, GradingPlan, nbgrader_meta
+from .plan import ANSWER, GradingPlan
+from .reference import nbgrader_meta
 
 
 class Unreadable(Exception):

@@ -19,6 +19,11 @@ def release_notebook(slug: str, root: Path = ROOT) -> Path:
     return root / "exercises" / slug / f"{slug}.ipynb"
 
 
+#: The help text of every command's ``--db`` option.
+DB_HELP = ("gradebook as any SQLAlchemy URL (default: CourseDirectory.db_url of nbgrader_config.py, "
+           "which is SQLite in autograder/gradebook.db)")
+
+
 def gradebook_url(root: Path = ROOT) -> str:
     """The course's gradebook, as ``nbgrader_config.py`` sets it (``CourseDirectory.db_url``).
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .paths import ROOT, release_notebook, source_notebook
-from .reference import cell_source, nbgrader_meta  # noqa: F401 (nbgrader_meta re-exported)
+from .reference import cell_source, nbgrader_meta
 from .submissions import strip_markers
 
 GIVEN, ANSWER, TEST = "given", "answer", "test"

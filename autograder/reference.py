@@ -65,11 +65,16 @@ def is_definition(node: ast.stmt) -> bool:
     return isinstance(node, DEFINITIONS)
 
 
-def definitions_only(source: str, filename: str):
-    """Compile only the defining top-level statements of a cell."""
+def definitions_tree(source: str, filename: str = "<cell>") -> ast.Module:
+    """A cell's syntax tree with only its defining top-level statements."""
     tree = ast.parse(source, filename)
     tree.body = [node for node in tree.body if is_definition(node)]
-    return compile(tree, filename, "exec")
+    return tree
+
+
+def definitions_only(source: str, filename: str):
+    """Compile only the defining top-level statements of a cell."""
+    return compile(definitions_tree(source, filename), filename, "exec")
 
 
 def load_reference(slug: str, root: Path = ROOT) -> SimpleNamespace:
@@ -96,6 +101,4 @@ def definitions_only_source(source: str) -> str:
     constants the checks and the learner's functions need, without the cell's
     demonstrations (an ungraded training run would only cost time).
     """
-    tree = ast.parse(source)
-    tree.body = [node for node in tree.body if is_definition(node)]
-    return ast.unparse(tree)
+    return ast.unparse(definitions_tree(source))

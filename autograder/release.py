@@ -29,7 +29,8 @@ from pathlib import Path
 from . import nbgrader_cli
 from .leaks import find_leaks, secrets
 from .paths import ROOT, SLUGS, release_notebook, source_notebook
-from .plan import ANSWER, kind_of, nbgrader_meta
+from .plan import ANSWER, kind_of
+from .reference import nbgrader_meta
 
 
 class ReleaseError(RuntimeError):

@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import ROOT, SLUGS, gradebook_url
+from .paths import DB_HELP, ROOT, SLUGS, gradebook_url
 
 
 class ReportError(Exception):
@@ -275,7 +275,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("slugs", nargs="*", metavar="SLUG",
                         help="assignments to report on (default: every assignment with graded submissions)")
     parser.add_argument("--db", metavar="URL", default=None,
-                        help="gradebook as any SQLAlchemy URL (default: autograder/gradebook.db)")
+                        help=DB_HELP)
     parser.add_argument("--out", metavar="DIR", type=Path, default=None,
                         help="folder to write the CSVs and histograms into (default: reports/)")
     parser.set_defaults(run=run)

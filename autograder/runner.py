@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from .reference import definitions_only_source
 from .results import FAILED, GRADED, NOT_RUN, PASSED, UNREADABLE, CellResult, SubmissionResult
 from .sandbox import Sandbox, SandboxFailure, SubmissionError
 
-from .wire import OUTPUT_LIMIT  # characters of printed output kept, as the sandbox keeps
+from .wire import OUTPUT_LIMIT, bounded  # printed output is kept as the sandbox keeps it
 
 
 @dataclass(frozen=True)
@@ -136,22 +135,14 @@ def failure_message(error: Exception) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def bounded(text: str) -> str:
-    if len(text) <= OUTPUT_LIMIT:
-        return text
-    return text[:OUTPUT_LIMIT] + f"\n[... {len(text) - OUTPUT_LIMIT} more characters not kept]"
-
-
 def output_notes(box: Sandbox) -> list[str]:
     """A note when the learner's code printed more than the sandbox keeps."""
     if box.failure:
         return []
     try:
-        text = box.output()
+        printed = box.output().characters
     except (SandboxFailure, SubmissionError):
         return []
-    match = re.search(r"\[\.\.\. (\d+) more characters not kept\]$", text)
-    if not match:
+    if printed <= OUTPUT_LIMIT:
         return []
-    printed = OUTPUT_LIMIT + int(match.group(1))
     return [f"the submission printed {printed:,} characters; only the first {OUTPUT_LIMIT:,} were kept"]

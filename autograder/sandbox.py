@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import wire
@@ -79,6 +80,12 @@ def describe_exit(returncode: int | None) -> str:
             name = f"signal {-returncode}"
         return f"killed by {name}"
     return f"exited with status {returncode}"
+
+
+@dataclass(frozen=True)
+class PrintedOutput:
+    text: str  # bounded, with a note of how much was dropped
+    characters: int  # how many the submission printed in all
 
 
 class LearnerFunction:
@@ -243,9 +250,10 @@ class Sandbox:
             wire.write_back(kwargs, kwargs_after)
         return wire.decode(reply["result"])
 
-    def output(self) -> str:
-        """What the submission printed so far (the first 20,000 characters, and how many more)."""
-        return self._request({"op": "stdout"})["result"]
+    def output(self) -> PrintedOutput:
+        """What the submission printed so far: the first 20,000 characters, and the count of all."""
+        reply = self._request({"op": "stdout"})
+        return PrintedOutput(reply["result"], reply["printed"])
 
     def function(self, name: str, source: str | None = None) -> LearnerFunction:
         return LearnerFunction(self, name, source)

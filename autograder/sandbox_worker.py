@@ -18,7 +18,7 @@ Commands (one JSON message each):
 - {"op": "exec", "code": str, "label": str}: execute code in the namespace
 - {"op": "call", "function": str, "args": [...], "kwargs": {...}}: call a function;
   the reply holds the result and, if the call changed them, the arguments after it
-- {"op": "stdout"}: what the submission printed so far (bounded)
+- {"op": "stdout"}: what the submission printed so far (bounded), and how many characters in all
 """
 
 from __future__ import annotations
@@ -57,8 +57,7 @@ class BoundedOutput(io.TextIOBase):
         return len(text)
 
     def text(self) -> str:
-        dropped = self.size - sum(map(len, self.kept))
-        return "".join(self.kept) + (f"\n[... {dropped} more characters not kept]" if dropped > 0 else "")
+        return wire.bounded("".join(self.kept), self.size)
 
 
 BLOCKED_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
@@ -183,7 +182,7 @@ def main() -> None:
                 after = wire.encode([args, kwargs], lambda _: wire.OPAQUE)
                 reply = {"ok": True, "result": to_wire(result), "arguments_after": None if after == before else after}
             elif message["op"] == "stdout":
-                reply = {"ok": True, "result": output.text()}
+                reply = {"ok": True, "result": output.text(), "printed": output.size}
             else:
                 raise ValueError(f"unknown operation {message['op']!r}")
         except BaseException as error:  # noqa: BLE001 - every failure is reported to the grader

@@ -27,6 +27,14 @@ MAX_MESSAGE = 64 * 1024 * 1024
 OUTPUT_LIMIT = 20_000
 
 
+def bounded(kept: str, total: int | None = None) -> str:
+    """The first OUTPUT_LIMIT characters of a text of ``total`` characters (default: all of ``kept``),
+    with a note of how many were dropped."""
+    total = len(kept) if total is None else total
+    dropped = total - min(len(kept), OUTPUT_LIMIT)
+    return kept[:OUTPUT_LIMIT] + (f"\n[... {dropped} more characters not kept]" if dropped > 0 else "")
+
+
 @dataclass(frozen=True)
 class Handle:
     """A value that lives in the sandbox, referred to by number."""

@@ -22,7 +22,6 @@ figures from one run with each other.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -37,26 +36,15 @@ sys.path.insert(0, str(ROOT / "tests"))
 from autograder.grade import find_jobs, grade  # noqa: E402
 from autograder.gradebook import read_scores  # noqa: E402
 from autograder.nbgrader_cli import autograde  # noqa: E402
-from autograder.paths import SLUGS, gradebook_url, source_notebook  # noqa: E402
-from autograder.release import generate  # noqa: E402
-from autograder.submissions import fill, reference_answers  # noqa: E402
-from mutants import catalogue  # noqa: E402
+from autograder.paths import SLUGS, gradebook_url  # noqa: E402
+from conftest import prepare_class  # noqa: E402  (the test suite's synthetic class)
 
 
 def make_class(course: Path, mutants: int) -> int:
     """Generate every assignment in ``course`` and submit its synthetic class; returns the count."""
-    count = 0
     for slug in SLUGS:
-        released = json.loads(generate(slug, course).read_text(encoding="utf-8"))
-        answers = reference_answers(json.loads(source_notebook(slug).read_text(encoding="utf-8")))
-        notebooks = {"reference": fill(released, answers), "untouched": released}
-        notebooks.update({f"mutant-{m.name}": fill(released, m.apply(answers)) for m in catalogue(slug)[:mutants]})
-        for student, notebook in notebooks.items():
-            target = course / "submitted" / student / slug / f"{slug}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
-            count += 1
-    return count
+        prepare_class(slug, course, mutants)
+    return len(find_jobs(course, SLUGS))
 
 
 def cell_scores_plain(course: Path) -> dict:

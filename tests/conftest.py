@@ -30,6 +30,16 @@ from autograder.results import SubmissionResult
 from autograder.submissions import fill, reference_answers
 from mutants import Mutant, catalogue
 
+def toc_files() -> list[str]:
+    """Every page of _toc.yml, in order (paths without suffix, e.g. ``book/rnn``)."""
+    import yaml
+
+    from autograder.paths import ROOT
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [toc["root"]] + [chapter["file"] for part in toc.get("parts", []) for chapter in part["chapters"]]
+
+
 REFERENCE = "reference"
 UNTOUCHED = "untouched"
 
@@ -55,14 +65,15 @@ def write_submission(course: Path, student: str, slug: str, notebook: dict) -> P
     return target
 
 
-def prepare_class(slug: str, course: Path) -> Path:
-    """Generate ``slug`` in ``course`` and submit the reference, the untouched release and every mutant."""
+def prepare_class(slug: str, course: Path, mutants: int | None = None) -> Path:
+    """Generate ``slug`` in ``course`` and submit the reference, the untouched release and the
+    mutants (all of the catalogue, or its first ``mutants``). Returns the generated notebook."""
     generated = generate(slug, course)
     released = json.loads(generated.read_text(encoding="utf-8"))
     answers = reference_answers(json.loads(source_notebook(slug).read_text(encoding="utf-8")))
     write_submission(course, REFERENCE, slug, fill(released, answers))
     write_submission(course, UNTOUCHED, slug, released)
-    for mutant in catalogue(slug):
+    for mutant in catalogue(slug)[:mutants]:
         write_submission(course, mutant_student(mutant), slug, fill(released, mutant.apply(answers)))
     return generated
 

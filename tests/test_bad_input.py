@@ -25,7 +25,7 @@ import pytest
 from autograder.gradebook import read_scores
 from autograder.grade import find_jobs, grade
 from autograder.paths import ROOT, gradebook_url, release_notebook, source_notebook
-from autograder.plan import nbgrader_meta
+from autograder.reference import nbgrader_meta
 from autograder.release import generate
 from autograder.results import GRADED, MISSING, UNREADABLE
 from autograder.runner import Limits
@@ -284,10 +284,20 @@ def test_does_a_dying_kernel_keep_the_points_of_the_cells_graded_before_it(batch
 
 
 def test_does_regrading_give_the_same_gradebook(batch):
-    """Rerunning grade is idempotent: same scores, no duplicate submissions."""
+    """Rerunning grade is idempotent: it rewrites the grades it owns and adds no submission."""
+    from autograder.gradebook import open_gradebook
+
     course, results, stored = batch
     students = ["honest", "os-exit", "edited-test-cells"]
     db = gradebook_url(course)
+    with open_gradebook(db) as gradebook:  # spoil the stored grades first: regrading must put them right
+        for student in students:
+            for grade_id in check_cell_ids():
+                gradebook.find_grade(grade_id, SLUG, SLUG, student).auto_score = 1.0
+        gradebook.db.commit()
+    assert read_scores(db, SLUG)["honest"].score == 4
     grade(find_jobs(course, [SLUG], students), db, course, workers=2, limits=LIMITS, progress=False)
     again = read_scores(db, SLUG)
     assert {s: again[s].score for s in again} == {s: stored[s].score for s in stored}
+    with open_gradebook(db) as gradebook:
+        assert len(gradebook.assignment_submissions(SLUG)) == len(stored)

@@ -5,20 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
 from autograder.paths import ROOT, SLUGS, release_notebook
+from conftest import toc_files
 
 pytestmark = pytest.mark.slow
-
-
-def toc_files() -> list[str]:
-    """Every page of _toc.yml, in order (paths without suffix)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
 
 
 def chapters() -> list[str]:

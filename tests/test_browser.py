@@ -25,9 +25,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
 from autograder.paths import ROOT
+from conftest import toc_files
 
 pytestmark = pytest.mark.slow
 
@@ -38,14 +38,8 @@ PHONE = (375, 812)
 DESKTOP = (1280, 900)
 
 
-def toc_pages() -> list[str]:
-    """Every page of _toc.yml, as its path in the built site (``book/rnn.html``)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    return [f"{name}.html" for name in files]
-
-
-PAGES = toc_pages()
+#: Every page of _toc.yml, as its path in the built site (``book/rnn.html``).
+PAGES = [f"{name}.html" for name in toc_files()]
 #: Pages with equations and figures: the notation, the chapters and the appendix.
 CHAPTERS = [p for p in PAGES if p.startswith("book/") and not p.endswith(("intro.html", "bibliography.html"))]
 ASSIGNMENTS = [p for p in PAGES if p.startswith("exercises/")]

@@ -54,8 +54,10 @@ def test_does_the_whole_class_workflow_run_from_the_command_line(course, tmp_pat
     assert "111" in graded and "unreadable: rnn.ipynb is not valid notebook JSON" in graded
 
     assert main([*cli, "feedback", "rnn"]) == 0
-    for student in ("111", "222", "333"):
-        assert (course / "feedback" / student / "rnn" / "rnn.html").is_file()
+    pages = {student: (course / "feedback" / student / "rnn" / "rnn.html").read_text(encoding="utf-8")
+             for student in ("111", "222", "333")}
+    assert "Your code: rnn_step_forward" in pages["111"]
+    assert "Your code" not in pages["333"] and "is not valid notebook JSON" in pages["333"]
 
     assert main([*cli, "report"]) == 0
     with open(course / "reports" / "grades.csv", newline="") as handle:

@@ -72,7 +72,8 @@ def test_is_a_memory_bomb_a_memory_error_not_a_dead_grader(box):
 
 def test_is_printed_output_bounded_and_standard_input_empty(box):
     box.run("print('x' * 10**7)", "print")
-    assert 20_000 <= len(box.output()) < 20_200
+    printed = box.output()
+    assert 20_000 <= len(printed.text) < 20_200 and printed.characters == 10**7 + 1
     box.run("def read_input():\n    try:\n        return input()\n    except EOFError:\n        return 'end of file'\n", "input")
     assert box.function("read_input")() == "end of file"
 
