@@ -73,16 +73,31 @@ def book(_args: list[str]) -> None:
     say(f"the website is in {ROOT / '_build' / 'html'}; open index.html in a browser")
 
 
+def warn_loudly(lines: list[str]) -> None:
+    rule = "!" * 78
+    say("\n".join([rule, *(f"  {line}" for line in lines), rule]))
+
+
 def warn_without_browser() -> None:
     """The browser tests need Chromium and ChromeDriver; say loudly how to get them."""
     import shutil
 
     missing = [name for name in ("chromium", "chromedriver") if not shutil.which(name)]
     if missing:
-        line = "!" * 78
-        say(f"{line}\n  {' and '.join(missing)} not found: the browser tests will be SKIPPED.\n"
-            "  Install them with:  sudo apt-get install chromium chromium-driver\n"
-            f"  (CI's .ci/run does this and fails without them.)\n{line}")
+        warn_loudly([f"{' and '.join(missing)} not found: the browser tests will be SKIPPED.",
+                     "Install them with:  sudo apt-get install chromium chromium-driver",
+                     "(CI's .ci/run does this and fails without them.)"])
+
+
+def warn_without_sandbox() -> None:
+    """The grader's sandbox needs bubblewrap; without it its tests are skipped: say so loudly."""
+    import shutil
+
+    if not shutil.which("bwrap"):
+        warn_loudly(["bwrap (bubblewrap) not found: the SANDBOX TESTS will be SKIPPED and the other",
+                     "grading tests will run without isolation.",
+                     "Install it with:  sudo apt-get install bubblewrap",
+                     "(CI's .ci/run does this and fails without it.)"])
 
 
 def test(args: list[str]) -> None:
@@ -90,6 +105,7 @@ def test(args: list[str]) -> None:
 
     ensure_environment()
     warn_without_browser()
+    warn_without_sandbox()
     # .venv's scripts come first on PATH (nbgrader runs `alembic` from there).
     run([str(PYTHON), "-m", "pytest", *args], env={**book_environment(BIN), "VIRTUAL_ENV": str(VENV)})
 

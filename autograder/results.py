@@ -44,6 +44,7 @@ class SubmissionResult:
     cells: list[CellResult]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    isolated: bool = True  # graded inside the operating-system boundary (False: --no-isolation)
 
     @property
     def score(self) -> float:

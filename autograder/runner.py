@@ -30,8 +30,8 @@ from .intake import Intake, Unreadable, read_notebook, take_in
 from .paths import ROOT
 from .plan import ANSWER, GIVEN, GradingPlan, Step
 from .reference import definitions_only_source
-from .results import FAILED, GRADED, NOT_RUN, PASSED, UNREADABLE, CellResult, SubmissionResult
-from .sandbox import Sandbox, SandboxFailure, SubmissionError
+from .results import FAILED, GRADED, GRADER_ERROR, NOT_RUN, PASSED, UNREADABLE, CellResult, SubmissionResult
+from .sandbox import Sandbox, SandboxFailure, SandboxUnavailable, SubmissionError
 
 from .wire import OUTPUT_LIMIT, bounded  # printed output is kept as the sandbox keeps it
 
@@ -44,6 +44,14 @@ class Limits:
     memory_mb: int = 2048
     cpu_seconds: int = 1800
     forbidden: tuple[Path, ...] = ()  # more paths out of reach (a gradebook outside the course)
+    isolation: bool = True  # the operating-system boundary (autograder.isolation); False: --no-isolation
+    audit_hook: bool = True  # the second layer inside; only the test suite turns it off
+    tmp_mb: int = 64  # the sandbox's writable /tmp
+
+
+#: The note on every result graded without the operating-system boundary.
+NOT_ISOLATED = ("graded WITHOUT operating-system isolation (--no-isolation): the submission's code ran "
+                "with the grader's user rights, guarded only by an audit hook and resource limits")
 
 
 def not_run(plan: GradingPlan, reason: str) -> list[CellResult]:
@@ -54,16 +62,25 @@ def grade_notebook(plan: GradingPlan, path: Path, student: str, limits: Limits =
                    course_root: Path = ROOT) -> SubmissionResult:
     """Grade ``path`` against ``plan``; never raises for anything the submission does."""
     started = time.monotonic()
+    notes = [] if limits.isolation else [NOT_ISOLATED]
     try:
         notebook = read_notebook(path)
     except Unreadable as error:
-        return SubmissionResult(student, plan.slug, UNREADABLE, not_run(plan, str(error)), [str(error)])
+        return SubmissionResult(student, plan.slug, UNREADABLE, not_run(plan, str(error)), [str(error), *notes],
+                                isolated=limits.isolation)
     intake = take_in(notebook, plan)
-    with Sandbox(course_root, call_timeout=limits.cell_timeout, memory_mb=limits.memory_mb,
-                 cpu_seconds=limits.cpu_seconds, forbidden=limits.forbidden) as box:
-        cells = run_plan(plan, intake, box)
-        intake.notes.extend(output_notes(box))
-    return SubmissionResult(student, plan.slug, GRADED, cells, intake.notes, round(time.monotonic() - started, 3))
+    sandbox = Sandbox(course_root, call_timeout=limits.cell_timeout, memory_mb=limits.memory_mb,
+                      cpu_seconds=limits.cpu_seconds, forbidden=limits.forbidden, isolation=limits.isolation,
+                      audit_hook=limits.audit_hook, tmp_mb=limits.tmp_mb)
+    try:
+        with sandbox as box:
+            cells = run_plan(plan, intake, box)
+            intake.notes.extend(output_notes(box))
+    except SandboxUnavailable as error:  # the machine's fault: the submission is not graded
+        return SubmissionResult(student, plan.slug, GRADER_ERROR, not_run(plan, str(error)), [str(error), *notes],
+                                isolated=limits.isolation)
+    return SubmissionResult(student, plan.slug, GRADED, cells, intake.notes + notes,
+                            round(time.monotonic() - started, 3), isolated=limits.isolation)
 
 
 def run_plan(plan: GradingPlan, intake: Intake, box: Sandbox) -> list[CellResult]:

@@ -1,16 +1,21 @@
-"""Run a submission's code in a separate, limited process, and call it from the grader.
+"""Run a submission's code in a separate, isolated process, and call it from the grader.
 
 The checks of a test cell must run as written whatever the submission did:
 patching NumPy, redefining the checking helpers, changing ``AssertionError``
 or the kernel. So the submission's answer cells never run in the process
 that runs the checks. They run in a worker process (autograder.sandbox_worker)
-with limited memory and CPU, no access to the course directory beyond the
-helper package, and no way to start processes. The grader holds a
+inside an operating-system boundary (autograder.isolation: bubblewrap
+namespaces, a read-only view of the runtime and nothing of the course, no
+network, no new processes) with limited memory and CPU. The grader holds a
 ``LearnerFunction`` for each function the answers define; calling it sends the
 arguments to the worker and brings back the result, through a wire format
 without pickle (autograder.wire). A per-call timeout ends infinite loops; a
 worker that dies (``os._exit``, a segfault, the memory limit) makes every later
 call fail with the reason, while results obtained before stay valid.
+
+Without isolation (``isolation=False``, the grader's ``--no-isolation``) the
+worker is a plain child process guarded only by its audit hook and limits:
+for machines where bubblewrap cannot run, and never silently.
 
 Usage::
 
@@ -18,7 +23,7 @@ Usage::
         box.run(setup_code, "setup")          # read-only cells: imports, given helpers
         box.run(answer_code, "rnn_step_forward")
         rnn_step_forward = box.function("rnn_step_forward", source=answer_code)
-        next_h, cache = rnn_step_forward(x, prev_h, Wx, Wh, b)   # cache is a Handle
+        next_h, cache = rnn_step_forward(x, prev_h, Wx, Wh, b)
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import wire
+from . import isolation, wire
 from .paths import ROOT
 
 
@@ -70,15 +75,26 @@ class SandboxFailure(Exception):
     """The worker timed out or died; every later call fails with the same reason."""
 
 
-def describe_exit(returncode: int | None) -> str:
+class SandboxUnavailable(RuntimeError):
+    """The sandbox could not start: a problem of the grading machine, not of the submission."""
+
+
+#: Seconds the worker may take to start (Python, NumPy, the boundary) before the machine is blamed.
+START_TIMEOUT = 120.0
+
+
+def describe_exit(returncode: int | None, isolated: bool = False) -> str:
+    """How a worker ended, in words. Through bubblewrap, death by signal n is exit status 128 + n."""
     if returncode is None:
         return "still running"
-    if returncode < 0:
+    signal_number = -returncode if returncode < 0 else (returncode - 128 if isolated and returncode > 128 else 0)
+    if signal_number:
         try:
-            name = signal.Signals(-returncode).name
+            name = signal.Signals(signal_number).name
         except ValueError:
-            name = f"signal {-returncode}"
-        return f"killed by {name}"
+            name = f"signal {signal_number}"
+        why = " (its CPU time limit)" if signal_number == signal.SIGXCPU else ""
+        return f"killed by {name}{why}"
     return f"exited with status {returncode}"
 
 
@@ -109,8 +125,9 @@ class Sandbox:
     Parameters
     ----------
     course_root : Path
-        Everything under it is out of the submission's reach, except the helper
-        package (src/) and the virtual environment (.venv/).
+        The course being graded: out of the submission's reach (with isolation
+        it is not even in the sandbox's view, but for the helper package and
+        the Python environment when they live there).
     call_timeout : float
         Seconds one request may run before the worker is killed; after
         ``start_cell``, the seconds the whole cell's requests may run together.
@@ -121,47 +138,90 @@ class Sandbox:
     forbidden : tuple of Path
         More places out of the submission's reach (e.g. a gradebook kept
         outside the course directory).
+    isolation : bool
+        Run the worker inside the operating-system boundary of
+        autograder.isolation (the default). False: a plain child process,
+        guarded only by the audit hook and the limits.
+    audit_hook : bool
+        Install the worker's audit hook, the second layer (the default). The
+        test suite turns it off to show that the boundary alone holds.
+    tmp_mb : int
+        Size of the sandbox's private, writable /tmp (with isolation).
     """
 
     def __init__(self, course_root: Path = ROOT, call_timeout: float = 60.0, memory_mb: int = 2048,
-                 cpu_seconds: int = 900, forbidden: tuple[Path, ...] = ()) -> None:
+                 cpu_seconds: int = 900, forbidden: tuple[Path, ...] = (), isolation: bool = True,
+                 audit_hook: bool = True, tmp_mb: int = 64) -> None:
         self.course_root = Path(course_root).resolve()
         self.call_timeout = call_timeout
         self.memory_mb = memory_mb
         self.cpu_seconds = cpu_seconds
         self.forbidden = tuple(Path(p) for p in forbidden)
+        self.isolation = isolation
+        self.audit_hook = audit_hook
+        self.tmp_mb = tmp_mb
         self.failure: str | None = None
         self._deadline: float | None = None
         self._cell = ""
         self._process: subprocess.Popen | None = None
-        self._workdir: tempfile.TemporaryDirectory | None = None
+        self._scratch: tempfile.TemporaryDirectory | None = None
+        self._released: list[int] = []
 
     # -- life cycle ---------------------------------------------------------
     def start(self) -> Sandbox:
-        self._workdir = tempfile.TemporaryDirectory(prefix="submission-")
+        # The grader's scratch folder: bwrap's messages, and without isolation the worker's home.
+        self._scratch = tempfile.TemporaryDirectory(prefix="submission-")
+        scratch = Path(self._scratch.name)
+        secrets = (self.course_root, ROOT, *self.forbidden)
         config = {
             "memory_mb": self.memory_mb,
             "cpu_seconds": self.cpu_seconds,
-            # The course being graded and the repository the grader runs from (which
-            # holds solutions/) are both out of reach, except the helper package
-            # and the Python environment.
-            "forbidden": [str(self.course_root), str(ROOT), *map(str, self.forbidden)],
-            "allowed": [str(ROOT / "src"), str(ROOT / ".venv"), sys.prefix],
+            "audit_hook": self.audit_hook,
+            # Out of reach: the course being graded and the repository the grader runs
+            # from (which holds solutions/), except the Python environment and the
+            # helper package, which may live there.
+            "forbidden": list(map(str, secrets)),
+            "allowed": list(map(str, isolation.runtime_folders())),
+            "writable": ["/tmp"] if self.isolation else [str(scratch / "home")],
         }
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),  # for autograder.wire; the guard then blocks the folder
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg",
-            "HOME": self._workdir.name,
-        }
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.sandbox_worker", json.dumps(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=self._workdir.name, env=env,
-        )
+        command = [sys.executable, "-s", "-B", "-m", "autograder.sandbox_worker", json.dumps(config)]
+        self._stderr = open(scratch / "stderr", "w+b")  # noqa: SIM115 - closed in close()
+        if self.isolation:
+            try:
+                launch = isolation.launch(command, secrets, self.tmp_mb)
+            except isolation.IsolationUnavailable as error:
+                raise SandboxUnavailable(f"the grader could not isolate the submission: {error}") from None
+            argv, pass_fds, cwd = launch.argv, launch.pass_fds, None
+            env = {"PATH": os.environ.get("PATH", "")}  # bwrap's own environment: nothing of the grader's
+        else:
+            (scratch / "home").mkdir()
+            argv, pass_fds, cwd = command, (), scratch / "home"
+            env = {**isolation.environment(), "PYTHONPATH": str(ROOT), "HOME": str(cwd), "TMPDIR": str(cwd),
+                   "MPLCONFIGDIR": str(cwd / "matplotlib"), "PATH": os.environ.get("PATH", "")}
+        try:
+            self._process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=self._stderr, cwd=cwd, env=env, pass_fds=pass_fds)
+        except OSError as error:
+            raise SandboxUnavailable(f"the grader could not start the submission's process: {error}") from None
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
+        self._wait_until_ready()
         return self
+
+    def _wait_until_ready(self) -> None:
+        """The worker says it is ready once its limits and guard are in place."""
+        ready, _, _ = select.select([self._process.stdout], [], [], START_TIMEOUT)
+        reply = wire.receive(self._process.stdout) if ready else None
+        if reply is None or not reply.get("ready"):
+            self._process.kill()
+            self._process.wait()
+            self._stderr.seek(0)
+            message = self._stderr.read()[-2000:].decode(errors="replace").strip()
+            where = "its sandbox" if self.isolation else "its process"
+            raise SandboxUnavailable(f"the grader could not start {where} for the submission "
+                                     f"({describe_exit(self._process.returncode, self.isolation)}): "
+                                     f"{message or 'no message'}")
 
     def close(self) -> None:
         if self._process is not None:
@@ -170,8 +230,9 @@ class Sandbox:
             self._process.wait()
             for stream in (self._process.stdin, self._process.stdout):
                 stream.close()
-        if self._workdir is not None:
-            self._workdir.cleanup()
+        if self._scratch is not None:
+            self._stderr.close()
+            self._scratch.cleanup()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -204,11 +265,13 @@ class Sandbox:
             raise SandboxFailure(self.failure)
         process = self._process
         where = f"cell {self._cell}" if self._cell else "the submission"
+        if self._released:  # objects the grader no longer refers to
+            message["release"], self._released = self._released, []
         try:
             wire.send(process.stdin, message)
         except (BrokenPipeError, OSError):
             process.wait()
-            self._fail(f"the submission's process {describe_exit(process.returncode)}")
+            self._fail(f"the submission's process {describe_exit(process.returncode, self.isolation)}")
         ready, _, _ = select.select([process.stdout], [], [], max(self._seconds_left(), 0.0))
         if not ready:
             self._stop(f"{where} ran for more than {self.call_timeout:g} s (an infinite loop?) and was stopped")
@@ -218,10 +281,7 @@ class Sandbox:
             self._stop(f"the submission sent back {error}; it was stopped")
         if reply is None:
             process.wait()
-            reason = describe_exit(process.returncode)
-            if process.returncode == -signal.SIGXCPU:
-                reason += " (its CPU time limit)"
-            self._fail(f"the submission's process {reason}")
+            self._fail(f"the submission's process {describe_exit(process.returncode, self.isolation)}")
         if not reply["ok"]:
             raise SubmissionError.from_reply(reply)
         return reply
@@ -230,6 +290,9 @@ class Sandbox:
         self.failure = reason
         raise SandboxFailure(reason)
 
+    def _remote(self, number: int, type_name: str) -> wire.Remote:
+        return wire.Remote(number, type_name, self._released.append)
+
     def run(self, code: str, label: str) -> None:
         """Execute a cell's code in the submission's namespace."""
         self._request({"op": "exec", "code": code, "label": label})
@@ -237,10 +300,11 @@ class Sandbox:
     def call(self, name: str, args: tuple, kwargs: dict):
         """Call the submission's function ``name``.
 
-        Arrays are copied both ways. What the function did to its arguments in
-        place is written back into the caller's arrays, lists and dicts, so a
-        check that an input was left unmodified sees what it would see in the
-        learner's kernel.
+        Arrays are copied both ways; objects of other types than the exact
+        built-ins stay in the sandbox (see autograder.wire). What the function
+        did to its arguments in place is written back into the caller's arrays,
+        lists and dicts, so a check that an input was left unmodified sees what
+        it would see in the learner's kernel.
         """
         reply = self._request({"op": "call", "function": name, "args": wire.encode(list(args)),
                                "kwargs": wire.encode(dict(kwargs))})
@@ -248,7 +312,7 @@ class Sandbox:
             args_after, kwargs_after = wire.decode(reply["arguments_after"])
             wire.write_back(list(args), args_after)
             wire.write_back(kwargs, kwargs_after)
-        return wire.decode(reply["result"])
+        return wire.decode(reply["result"], self._remote)
 
     def output(self) -> PrintedOutput:
         """What the submission printed so far: the first 20,000 characters, and the count of all."""

@@ -1,20 +1,27 @@
 """The process that runs a submission's code, started by autograder.sandbox.
 
-Run as ``python -m autograder.sandbox_worker CONFIG_JSON``. It speaks the
-autograder.wire protocol on its original stdin/stdout, which it keeps on
-private file descriptors: the submission's own prints go to a bounded buffer,
-and reading standard input gives end-of-file.
+Run as ``python -m autograder.sandbox_worker CONFIG_JSON``, normally inside the
+operating-system boundary that autograder.isolation builds (bubblewrap: its own
+namespaces, a read-only view of the runtime, no network, no new processes).
+It speaks the autograder.wire protocol on its original stdin/stdout, which it
+keeps on private file descriptors: the submission's own prints go to a bounded
+buffer, and reading standard input gives end-of-file.
 
 Before any submission code runs it:
-- limits its address space and CPU time (``resource``), so a memory bomb fails
-  with MemoryError and a runaway process ends;
-- installs an audit hook (which Python code cannot remove) that refuses to open
-  or list anything under the course directory except the helper package and
-  the virtual environment (so solutions/, the gradebook, other submissions and
-  the git history are out of reach), and refuses to start processes, load
-  native libraries through ctypes or open sockets.
+- limits its address space, CPU time and open files, and turns core dumps off
+  (``resource``), so a memory bomb fails with MemoryError and a runaway
+  process ends;
+- installs an audit hook (which Python code cannot remove). The hook is not
+  the boundary (Python's own documentation says an audit hook cannot be one):
+  it is a second layer that turns the common attempts into clear messages. It
+  refuses to start processes, open sockets or load native code through ctypes;
+  to read anything under the course directory except the helper package and
+  the Python environment; and to write, rename, link or change anything
+  outside the writable folders (the sandbox's /tmp);
+- tells the grader it is ready.
 
-Commands (one JSON message each):
+Commands (one JSON message each; any may carry ``"release": [ids]``, kept
+objects the grader no longer refers to):
 - {"op": "exec", "code": str, "label": str}: execute code in the namespace
 - {"op": "call", "function": str, "args": [...], "kwargs": {...}}: call a function;
   the reply holds the result and, if the call changed them, the arguments after it
@@ -30,14 +37,7 @@ import resource
 import sys
 import traceback
 
-# Descriptors for the protocol are taken before anything can print.
-PROTOCOL_IN = os.fdopen(os.dup(0), "rb")
-PROTOCOL_OUT = os.fdopen(os.dup(1), "wb")
-_devnull = os.open(os.devnull, os.O_RDWR)
-for fd in (0, 1, 2):
-    os.dup2(_devnull, fd)
-
-from autograder import wire  # noqa: E402  (after the descriptors are safe)
+from autograder import wire
 
 OUTPUT_LIMIT = wire.OUTPUT_LIMIT
 
@@ -62,30 +62,58 @@ class BoundedOutput(io.TextIOBase):
 
 BLOCKED_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
                   "os.forkpty", "pty.spawn", "socket.connect", "socket.bind", "ctypes.")
-PATH_EVENTS = {"open": 0, "sqlite3.connect": 0, "os.listdir": 0, "os.scandir": 0, "os.remove": 0, "os.rename": 0, "os.chdir": 0,
-               "shutil.copyfile": 0, "os.mkdir": 0, "os.rmdir": 0, "glob.glob": 0}
+#: Audit events that read a path, with the positions of their path arguments.
+READ_EVENTS = {"open": (0,), "os.listdir": (0,), "os.scandir": (0,), "os.chdir": (0,), "glob.glob": (0,),
+               "os.link": (0,), "shutil.copyfile": (0,), "shutil.copytree": (0,)}
+#: Audit events that change the filesystem, with the positions of the paths they change.
+WRITE_EVENTS = {"sqlite3.connect": (0,), "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,),
+                "os.rename": (0, 1), "os.truncate": (0,), "os.chmod": (0,), "os.chown": (0,),
+                "os.chflags": (0,), "os.lchflags": (0,), "os.utime": (0,), "os.link": (1,), "os.symlink": (1,),
+                "os.setxattr": (0,), "os.removexattr": (0,), "shutil.copyfile": (1,), "shutil.copytree": (1,),
+                "shutil.rmtree": (0,), "shutil.move": (0, 1)}
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
-def install_guard(forbidden: list[str], allowed: list[str]) -> None:
-    """Refuse file access under ``forbidden`` (except ``allowed``) and process creation."""
+def opens_for_writing(args: tuple) -> bool:
+    """Does an ``open`` audit event (path, mode, flags) ask to write?"""
+    mode, flags = (list(args) + [None, None])[1:3]
+    if isinstance(mode, str) and any(c in mode for c in "wax+"):
+        return True
+    return isinstance(flags, int) and bool(flags & WRITE_FLAGS)
+
+
+def install_guard(forbidden: list[str], allowed: list[str], writable: list[str] | None) -> None:
+    """Refuse process creation, sockets and ctypes; reading under ``forbidden`` (except
+    ``allowed``); changing anything outside ``writable`` (None: anywhere not forbidden)."""
     forbidden = [os.path.realpath(p) for p in forbidden]
     allowed = [os.path.realpath(p) for p in allowed]
+    writable = None if writable is None else [os.path.realpath(p) for p in writable]
 
     def inside(path: str, roots: list[str]) -> bool:
-        return any(path == root or path.startswith(root + os.sep) for root in roots)
+        return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+    def resolved(target) -> str | None:
+        if isinstance(target, int) or target is None:
+            return None  # a file descriptor: it was checked when it was opened
+        if isinstance(target, bytes):
+            target = target.decode(errors="replace")
+        return os.path.realpath(os.fspath(target))
 
     def guard(event: str, args: tuple) -> None:
         if event.startswith(BLOCKED_EVENTS):
             raise PermissionError(f"the grader does not allow {event} in a submission")
-        if event in PATH_EVENTS and args:
-            target = args[PATH_EVENTS[event]]
-            if isinstance(target, int) or target is None:
-                return
-            if isinstance(target, bytes):
-                target = target.decode(errors="replace")
-            path = os.path.realpath(os.fspath(target))
+        writes = WRITE_EVENTS.get(event, ())
+        if event == "open" and opens_for_writing(args):
+            writes = (0,)
+        for position in set(READ_EVENTS.get(event, ())) | set(writes):
+            path = resolved(args[position]) if position < len(args) else None
+            if path is None:
+                continue
             if inside(path, forbidden) and not inside(path, allowed):
-                raise PermissionError(f"a submission may not access {target}")
+                raise PermissionError(f"a submission may not access {args[position]}")
+            if position in writes and writable is not None and not inside(path, writable):
+                raise PermissionError(f"a submission may only write under {', '.join(writable)}; "
+                                      f"{event} on {args[position]} was refused")
 
     sys.addaudithook(guard)
 
@@ -93,7 +121,10 @@ def install_guard(forbidden: list[str], allowed: list[str]) -> None:
 def limit_resources(memory_mb: int, cpu_seconds: int) -> None:
     memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+    # SIGXCPU at the soft limit says why the process ended; SIGKILL a second later if it is caught.
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file of gigabytes
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
 
 class NotebookShell:
@@ -136,35 +167,58 @@ def learner_traceback(error: BaseException) -> str:
     return "".join(traceback.format_list(frames)).rstrip()
 
 
-def main() -> None:
-    config = json.loads(sys.argv[1])
-    import numpy  # noqa: F401  (imported before the limits: it maps large virtual areas)
+class Kept:
+    """The objects the submission's functions returned that stay here, by number."""
 
-    limit_resources(config["memory_mb"], config["cpu_seconds"])
-    install_guard(config["forbidden"], config["allowed"])
-    output = BoundedOutput()
-    sys.stdout = sys.stderr = output
-    sys.stdin = io.StringIO("")
-    namespace: dict = {"__name__": "__main__"}
-    shell = NotebookShell(namespace)
-    namespace["get_ipython"] = lambda: shell
-    handles: dict[int, object] = {}
+    def __init__(self) -> None:
+        self.objects: dict[int, object] = {}
+        self.last = 0
 
-    def keep(value):
-        handles[len(handles) + 1] = value
-        return wire.Handle(len(handles))
+    def keep(self, value) -> int:
+        self.last += 1
+        self.objects[self.last] = value
+        return self.last
 
-    def to_wire(value):
-        return wire.encode(value, keep)
+    def release(self, numbers) -> None:
+        for number in numbers:
+            self.objects.pop(number, None)
 
-    def from_wire(data):
-        value = wire.decode(data)
-        return _resolve(value, handles)
+    def resolve(self, value):
+        """Replace the Handles received from the grader with the objects they stand for."""
+        if isinstance(value, wire.Handle):
+            if value.id not in self.objects:
+                raise ValueError(f"the grader referred to object {value.id}, which the sandbox no longer keeps")
+            return self.objects[value.id]
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.resolve(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
 
+
+def protocol_streams():
+    """The grader's pipes, moved to private descriptors; 0, 1 and 2 become /dev/null.
+
+    So nothing the submission prints or reads, even through the descriptors
+    themselves, can mix with the protocol.
+    """
+    streams = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    return streams
+
+
+def serve(namespace: dict, output: BoundedOutput, receive_from, send_to) -> None:
+    """Answer the grader's requests until it closes the pipe."""
+    kept = Kept()
     while True:
-        message = wire.receive(PROTOCOL_IN)
+        message = wire.receive(receive_from)
         if message is None:
             return
+        kept.release(message.get("release", ()))
         try:
             if message["op"] == "exec":
                 exec(compile(message["code"], f"<cell {message['label']}>", "exec"), namespace)  # noqa: S102
@@ -173,14 +227,15 @@ def main() -> None:
                 function = namespace.get(message["function"])
                 if not callable(function):
                     raise NameError(f"name {message['function']!r} is not defined by the submission")
-                args = from_wire(message["args"])
-                kwargs = from_wire(message["kwargs"])
-                before = wire.encode([args, kwargs], lambda _: wire.OPAQUE)
+                args = kept.resolve(wire.decode(message["args"]))
+                kwargs = kept.resolve(wire.decode(message["kwargs"]))
+                before = wire.encode([args, kwargs])  # a snapshot: nothing kept
                 result = function(*args, **kwargs)
                 # If the function changed its arguments in place, they go back, so the
                 # change reaches the grader's copies (a check for unmodified inputs sees it).
-                after = wire.encode([args, kwargs], lambda _: wire.OPAQUE)
-                reply = {"ok": True, "result": to_wire(result), "arguments_after": None if after == before else after}
+                after = wire.encode([args, kwargs])
+                reply = {"ok": True, "result": wire.encode(result, kept.keep),
+                         "arguments_after": None if after == before else after}
             elif message["op"] == "stdout":
                 reply = {"ok": True, "result": output.text(), "printed": output.size}
             else:
@@ -190,20 +245,25 @@ def main() -> None:
                 raise
             reply = {"ok": False, "type": type(error).__name__, "message": str(error)[:2000],
                      "traceback": learner_traceback(error)[:4000]}
-        wire.send(PROTOCOL_OUT, reply)
+        wire.send(send_to, reply)
 
 
-def _resolve(value, handles):
-    """Replace Handles received from the grader with the objects they stand for."""
-    if isinstance(value, wire.Handle):
-        return handles[value.id]
-    if isinstance(value, list):
-        return [_resolve(v, handles) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_resolve(v, handles) for v in value)
-    if isinstance(value, dict):
-        return {k: _resolve(v, handles) for k, v in value.items()}
-    return value
+def main() -> None:
+    receive_from, send_to = protocol_streams()  # before anything can print
+    config = json.loads(sys.argv[1])
+    import numpy  # noqa: F401  (imported before the limits: it maps large virtual areas)
+
+    limit_resources(config["memory_mb"], config["cpu_seconds"])
+    if config.get("audit_hook", True):
+        install_guard(config["forbidden"], config["allowed"], config.get("writable"))
+    output = BoundedOutput()
+    sys.stdout = sys.stderr = output
+    sys.stdin = io.StringIO("")
+    namespace: dict = {"__name__": "__main__"}
+    shell = NotebookShell(namespace)
+    namespace["get_ipython"] = lambda: shell
+    wire.send(send_to, {"ok": True, "ready": True})
+    serve(namespace, output, receive_from, send_to)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,18 @@
 """Shared fixtures: a scratch course in which every assignment is generated and a
 class of synthetic submissions (the reference, the untouched release, every
-mutant) is autograded once per test session."""
+mutant, the honest catalogue) is autograded once per test session.
+
+Grading runs inside the operating-system sandbox (autograder.isolation) when
+this machine can start it. Where it cannot (no bubblewrap, user namespaces
+disabled), the tests of the sandbox itself are skipped with a loud message and
+the other grading tests run without isolation; with
+``COURSE_REQUIRE_ISOLATION=1`` (set by .ci/run) its absence is a failure.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +31,42 @@ def close_figures():
     plt.close("all")
 
 
+from autograder import isolation
 from autograder.grade import find_jobs, grade
 from autograder.paths import SLUGS, gradebook_url, source_notebook
 from autograder.release import generate
 from autograder.results import SubmissionResult
+from autograder.runner import Limits
 from autograder.submissions import fill, reference_answers
+from honest import STYLES, honest_answers
 from mutants import Mutant, catalogue
+
+
+def isolation_problem() -> str | None:
+    """Why this machine cannot isolate submissions, or None when it can."""
+    try:
+        isolation.check()
+    except isolation.IsolationUnavailable as error:
+        return str(error)
+    return None
+
+
+ISOLATION_PROBLEM = isolation_problem()
+ISOLATED = ISOLATION_PROBLEM is None
+#: The limits the test suite grades with: isolated wherever the machine allows it.
+GRADING = Limits(isolation=ISOLATED)
+requires_isolation = pytest.mark.skipif(
+    not ISOLATED, reason=f"SANDBOX TESTS SKIPPED, no isolation on this machine: {ISOLATION_PROBLEM}")
+
+
+def pytest_configure(config):
+    if ISOLATED:
+        return
+    message = f"submissions cannot be isolated on this machine: {ISOLATION_PROBLEM}"
+    if os.environ.get("COURSE_REQUIRE_ISOLATION") == "1":
+        raise pytest.UsageError(f"COURSE_REQUIRE_ISOLATION=1 but {message}")
+    print(f"\n{'!' * 78}\nSANDBOX TESTS WILL BE SKIPPED and the rest graded without isolation: "
+          f"{message}\n{'!' * 78}")
 
 def toc_files() -> list[str]:
     """Every page of _toc.yml, in order (paths without suffix, e.g. ``book/rnn``)."""
@@ -75,14 +113,20 @@ def prepare_class(slug: str, course: Path, mutants: int | None = None) -> Path:
     write_submission(course, UNTOUCHED, slug, released)
     for mutant in catalogue(slug)[:mutants]:
         write_submission(course, mutant_student(mutant), slug, fill(released, mutant.apply(answers)))
+    for style in STYLES:
+        write_submission(course, honest_student(style.name), slug, fill(released, honest_answers(answers, style)))
     return generated
+
+
+def honest_student(style: str) -> str:
+    return f"honest-{style}"
 
 
 @pytest.fixture(scope="session")
 def class_course(tmp_path_factory) -> Path:
     """A scratch course with every assignment generated (which registers it in the
     course's gradebook) and a synthetic class submitted: the reference, the untouched
-    release and every mutant of the catalogue."""
+    release, every mutant of the catalogue and every honest style."""
     course = tmp_path_factory.mktemp("course")
     for slug in SLUGS:
         prepare_class(slug, course)
@@ -92,7 +136,8 @@ def class_course(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def graded(class_course) -> dict[str, GradedAssignment]:
     """The synthetic class of every assignment, graded by ``python -m autograder grade``'s code."""
-    results = grade(find_jobs(class_course, SLUGS), gradebook_url(class_course), class_course, progress=False)
+    results = grade(find_jobs(class_course, SLUGS), gradebook_url(class_course), class_course, limits=GRADING,
+                    progress=False)
     return {
         slug: GradedAssignment(slug, class_course, class_course / "exercises" / slug / f"{slug}.ipynb",
                                {r.student: r for r in results if r.slug == slug})

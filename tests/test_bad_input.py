@@ -30,6 +30,7 @@ from autograder.release import generate
 from autograder.results import GRADED, MISSING, UNREADABLE
 from autograder.runner import Limits
 from autograder.submissions import fill, reference_answers
+from conftest import ISOLATED
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +39,7 @@ FORWARD, BACKWARD = "rnn_step_forward", "rnn_step_backward"
 FORWARD_POINTS, BACKWARD_POINTS = 3.0, 5.0
 TIMEOUT = 6.0  # seconds per cell in this batch; the honest cells need well under one
 # 1 GB of memory: the honest cells need a few MB, and a memory bomb hits the limit sooner.
-LIMITS = Limits(cell_timeout=TIMEOUT, memory_mb=1024)
+LIMITS = Limits(cell_timeout=TIMEOUT, memory_mb=1024, isolation=ISOLATED)
 
 RELEASE = json.loads(release_notebook(SLUG).read_text(encoding="utf-8"))
 ANSWERS = reference_answers(json.loads(source_notebook(SLUG).read_text(encoding="utf-8")))

@@ -1,28 +1,109 @@
-"""Can a submission's code be called from the grader without being able to fool or break it?"""
+"""Can a submission's code be called from the grader without being able to fool or break it,
+and does honest code of any style come back exactly as it would in the learner's kernel?"""
 
 from __future__ import annotations
+
+import gc
+from collections import OrderedDict, namedtuple
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from autograder.sandbox import Sandbox, SandboxFailure, SubmissionError
-from autograder.wire import Handle, decode, encode
+from autograder.wire import Handle, MirroredDict, MirroredTuple, Remote, decode, encode, write_back
+from conftest import ISOLATED
+
+
+def sandbox(**options) -> Sandbox:
+    return Sandbox(isolation=ISOLATED, **options)
 
 
 @pytest.fixture
 def box():
-    with Sandbox(call_timeout=5) as sandbox:
-        sandbox.run("import numpy as np", "setup")
-        sandbox.run("def affine(x, W):\n    return x @ W, {'x': x, 'W': W, 'fn': len}\n", "answer")
-        yield sandbox
+    with sandbox(call_timeout=5) as started:
+        started.run("import numpy as np", "setup")
+        started.run("def affine(x, W):\n    return x @ W, {'x': x, 'W': W, 'fn': len}\n", "answer")
+        yield started
 
 
-def test_does_a_submitted_function_compute_and_return_arrays_and_handles(box):
+def test_does_a_submitted_function_compute_and_return_arrays_and_kept_objects(box):
     out, cache = box.function("affine")(np.ones((2, 3)), np.full((3, 4), 2.0))
     assert np.array_equal(out, np.full((2, 4), 6.0))
-    assert isinstance(cache["fn"], Handle)  # a function cannot cross: it stays in the sandbox
-    box.run("def first(cache):\n    return cache['x']\n", "more")
-    assert np.array_equal(box.function("first")(cache), np.ones((2, 3)))
+    assert isinstance(cache["fn"], Remote)  # a function cannot cross: it stays in the sandbox
+    box.run("def first(cache):\n    return cache['x'], cache['fn']([1, 2])\n", "more")
+    x, length = box.function("first")(cache)
+    assert np.array_equal(x, np.ones((2, 3))) and length == 2
+
+
+STEP = '''
+from collections import namedtuple
+from dataclasses import dataclass
+
+Cache = namedtuple("Cache", "x W")
+
+@dataclass
+class Saved:
+    x: object
+
+class AttrDict(dict):
+    __getattr__ = dict.__getitem__
+
+def forward(x, W, style):
+    out = x @ W
+    cache = {"namedtuple": Cache(x, W), "dataclass": Saved(x), "attrdict": AttrDict(x=x),
+             "closure": (lambda: x), "list": [x, W]}[style]
+    return out, cache
+
+def backward(dout, cache, style):
+    x = {"namedtuple": lambda: cache.x, "dataclass": lambda: cache.x, "attrdict": lambda: cache.x,
+         "closure": cache, "list": lambda: cache[0]}[style]()
+    return dout * x.sum(), type(cache).__name__
+'''
+
+
+@pytest.mark.parametrize("style", ["namedtuple", "dataclass", "attrdict", "closure", "list"])
+def test_does_a_cache_of_any_type_reach_the_backward_step_as_the_object_the_forward_step_made(style):
+    with sandbox(call_timeout=5) as box:
+        box.run("import numpy as np\n" + STEP, "step")
+        out, cache = box.function("forward")(np.ones((2, 3)), np.ones((3, 2)), style)
+        assert np.array_equal(out, np.full((2, 2), 3.0))
+        dout, type_name = box.function("backward")(np.ones(2), cache, style)
+        assert np.array_equal(dout, np.full(2, 6.0))
+        assert type_name == {"namedtuple": "Cache", "dataclass": "Saved", "attrdict": "AttrDict",
+                             "closure": "function", "list": "list"}[style]
+
+
+def test_does_a_namedtuple_unpack_in_the_grader_as_the_tuple_it_is():
+    with sandbox(call_timeout=5) as box:
+        box.run("from collections import namedtuple\nimport numpy as np\nPair = namedtuple('Pair', 'a b')\n"
+                "def make():\n    return Pair(np.arange(3), 2.5)\n", "pair")
+        pair = box.function("make")()
+        assert isinstance(pair, tuple) and len(pair) == 2
+        a, b = pair
+        assert np.array_equal(a, np.arange(3)) and b == 2.5
+
+
+def test_does_a_change_to_a_kept_cache_reach_the_graders_copy_of_its_contents():
+    """A backward step that modifies its namedtuple cache in place is seen doing so, as in the kernel."""
+    with sandbox(call_timeout=5) as box:
+        box.run("from collections import namedtuple\nimport numpy as np\nC = namedtuple('C', 'h')\n"
+                "def forward():\n    return C(np.ones(3))\n"
+                "def spoil(cache):\n    cache.h[:] *= 2\n", "cells")
+        cache = box.function("forward")()
+        box.function("spoil")(cache)
+        assert np.array_equal(cache[0], np.full(3, 2.0))
+
+
+def test_are_kept_objects_released_when_the_grader_drops_them():
+    with sandbox(call_timeout=30, memory_mb=1024) as box:
+        box.run("class Big:\n    def __init__(self):\n        self.data = bytearray(10**6)\n"
+                "def make():\n    return Big()\n", "cells")
+        for _ in range(2000):  # 2 GB if none were released: far above the 1 GB limit
+            box.function("make")()
+        gc.collect()
+        kept = box.function("make")()
+        assert isinstance(kept, Remote)
 
 
 def test_does_patching_numpy_or_assertionerror_in_the_submission_leave_the_grader_untouched(box):
@@ -39,29 +120,31 @@ def test_does_patching_numpy_or_assertionerror_in_the_submission_leave_the_grade
     ("import os; os.system('cat {root}/solutions/rnn/rnn.ipynb')", "does not allow os.system"),
     ("import subprocess; subprocess.run(['ls'])", "does not allow subprocess.Popen"),
     ("import ctypes; ctypes.string_at(0)", "does not allow ctypes"),
+    ("open('/usr/evil.py', 'w')", "may only write under"),
 ])
-def test_is_the_course_directory_and_the_system_out_of_reach(box, code, reason):
+def test_does_the_audit_hook_turn_common_attempts_into_clear_messages(box, code, reason):
     with pytest.raises(SubmissionError, match=reason):
         box.run(code.format(root=box.course_root), "attempt")
 
 
 def test_does_an_infinite_loop_end_with_a_timeout_and_a_reason():
-    with Sandbox(call_timeout=1) as sandbox:
+    with sandbox(call_timeout=1) as box:
         with pytest.raises(SandboxFailure, match="more than 1 s"):
-            sandbox.run("while True: pass", "loop")
+            box.run("while True: pass", "loop")
         with pytest.raises(SandboxFailure, match="more than 1 s"):
-            sandbox.run("x = 1", "after")  # every later call fails with the same reason
+            box.run("x = 1", "after")  # every later call fails with the same reason
 
 
 @pytest.mark.parametrize("code, reason", [
     ("import os; os._exit(3)", "exited with status 3"),
     ("import numpy as np\nnp.lib.stride_tricks.as_strided(np.zeros(1), shape=(10**9,), strides=(10**6,)).sum()",
      "killed by SIGSEGV"),
+    ("import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 2))\nwhile True: pass", "CPU time limit"),
 ])
 def test_does_a_dying_submission_process_give_its_reason(code, reason):
-    with Sandbox(call_timeout=5) as sandbox:
+    with sandbox(call_timeout=10) as box:
         with pytest.raises(SandboxFailure, match=reason):
-            sandbox.run(code, "die")
+            box.run(code, "die")
 
 
 def test_is_a_memory_bomb_a_memory_error_not_a_dead_grader(box):
@@ -84,9 +167,54 @@ def test_does_an_exception_show_the_submissions_own_traceback(box):
         box.function("broken")(np.ones((2, 3)))
 
 
-def test_does_the_wire_round_trip_values_and_refuse_pickled_objects():
-    value = {"a": (np.arange(3), 2.5, None, [True, "s"]), "b": np.float64(1.5)}
+# -- the wire format itself ------------------------------------------------------
+
+Point = namedtuple("Point", "x y")
+
+
+@dataclass
+class Record:
+    value: int
+
+
+def test_does_the_wire_round_trip_the_exact_builtin_types_as_data():
+    value = {"a": (np.arange(3), 2.5, None, [True, "s"]), "b": np.float32(1.5), 3: np.array([1 + 2j]),
+             ("k", 1): np.int64(7)}
     back = decode(encode(value))
-    assert np.array_equal(back["a"][0], np.arange(3)) and back["a"][1:] == (2.5, None, [True, "s"]) and back["b"] == 1.5
-    with pytest.raises(TypeError):
-        encode(np.array([object()]))
+    assert np.array_equal(back["a"][0], np.arange(3)) and back["a"][1:] == (2.5, None, [True, "s"])
+    assert type(back["b"]) is np.float32 and back["b"] == 1.5  # NumPy scalars keep their type
+    assert back[3].dtype == np.complex128 and type(back[("k", 1)]) is np.int64
+
+
+def test_does_everything_else_stay_behind_as_a_reference():
+    kept = []
+
+    def keep(obj) -> int:
+        kept.append(obj)
+        return len(kept)
+
+    sent = encode([Point(np.ones(2), 1), OrderedDict(a=1), Record(3), np.array([object()]), np.ma.ones(2)], keep)
+    released = []
+    point, ordered, record, objects, masked = decode(sent, lambda n, t: Remote(n, t, released.append))
+    assert isinstance(point, MirroredTuple) and point.remote.type_name == "Point" and point[1] == 1
+    assert isinstance(ordered, MirroredDict) and ordered == {"a": 1}
+    assert all(isinstance(r, Remote) for r in (record, objects, masked))
+    assert [type(k).__name__ for k in kept] == ["Point", "OrderedDict", "Record", "ndarray", "MaskedArray"]
+    assert encode([point, record]) == [{"__handle__": 1}, {"__handle__": 3}]  # back as the originals
+    del point, record, objects
+    gc.collect()
+    assert sorted(released) == [1, 3, 4]
+
+
+def test_does_decoding_refuse_what_could_run_code():
+    with pytest.raises(ValueError, match="not accepted"):
+        decode({"__ndarray__": "", "dtype": "|O", "shape": [0]})
+    with pytest.raises(ValueError, match="unknown structure"):
+        decode({"__reduce__": ["os.system", ["ls"]]})
+
+
+def test_does_write_back_update_arrays_in_place_and_leave_kept_objects_alone():
+    array, kept = np.zeros(2), Handle(5)
+    args = [array, {"k": kept}]
+    write_back(args, [np.ones(2), {"k": Handle(0)}])
+    assert np.array_equal(array, np.ones(2)) and args[1]["k"] is kept
