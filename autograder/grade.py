@@ -17,6 +17,14 @@ with a progress bar and an estimated time left. For each submission:
   goes to ``autograded/<student>/<slug>/result.json``, which ``feedback`` reads.
 
 Rerunning grades again and overwrites: the gradebook ends in the same state.
+A submission the grader itself failed on (its sandbox could not start, its
+grading process kept dying) is reported and left as it was: nothing is
+recorded for it, so a grade from an earlier run stays.
+
+Submissions run inside the operating-system boundary of autograder.isolation.
+Where it cannot start, ``grade`` refuses and says how to fix the machine;
+``--no-isolation`` grades anyway, with a loud warning and a note on every
+result and feedback page.
 """
 
 from __future__ import annotations
@@ -31,11 +39,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .gradebook import is_registered, open_gradebook, record, register
+from . import isolation
+from .gradebook import is_registered, open_gradebook, protect, record, register
 from .paths import DB_HELP, ROOT, SLUGS, gradebook_url
 from .plan import GradingPlan, load_plan
 from .results import GRADED, GRADER_ERROR, MISSING, SubmissionResult
-from .runner import Limits, grade_notebook, not_run
+from .runner import NOT_ISOLATED, Limits, grade_notebook, not_run
 
 
 @dataclass(frozen=True)
@@ -91,18 +100,26 @@ def forbidden_paths(db_url: str) -> tuple[Path, ...]:
 
 def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int | None = None,
           limits: Limits = Limits(), progress: bool = True) -> list[SubmissionResult]:
-    """Grade ``jobs`` in parallel; each result is recorded as soon as it arrives."""
+    """Grade ``jobs`` in parallel; each result is recorded as soon as it arrives.
+
+    Raises IsolationUnavailable (before grading anything) when ``limits``
+    asks for isolation and this machine cannot provide it.
+    """
     from tqdm import tqdm
 
+    if limits.isolation:
+        isolation.check()
     for slug in sorted({job.slug for job in jobs}):
         if not is_registered(db_url, cached_plan(slug, course_root)):
             register(course_root, slug, db_url)
+    protect(db_url)
     results: list[SubmissionResult] = []
     with open_gradebook(db_url) as gradebook, \
             tqdm(total=len(jobs), unit="notebook", disable=not progress, file=sys.stderr) as bar:
         def done(job: Job, result: SubmissionResult) -> None:
-            record(gradebook, result)
-            result.save(result_path(course_root, job.slug, job.student))
+            if result.status != GRADER_ERROR:  # never overwrite a grade because the grader failed
+                record(gradebook, result)
+                result.save(result_path(course_root, job.slug, job.student))
             results.append(result)
             bar.set_postfix_str(f"{job.student} {job.slug} {result.score:g}/{result.max_score:g}", refresh=False)
             bar.update()
@@ -121,7 +138,8 @@ def run_pool(jobs: list[Job], workers: int, limits: Limits, course_root: Path, d
 
     If a grading process dies, the pool breaks: the jobs not finished are
     graded again in a fresh pool, and one that was in flight ATTEMPTS times gets
-    a result with 0 points and the reason instead of stopping the class.
+    a grader-error result with the reason instead of stopping the class; so
+    does a job on which the grader raised.
     """
     # "spawn": fresh interpreters, never a fork of this process with its database
     # connection and the progress bar's thread.
@@ -139,11 +157,19 @@ def run_pool(jobs: list[Job], workers: int, limits: Limits, course_root: Path, d
                     attempts[job] += 1
                     if attempts[job] < ATTEMPTS:
                         continue
-                    reason = f"the grading process died {ATTEMPTS} times on this submission; grade it by hand"
-                    result = SubmissionResult(job.student, job.slug, GRADER_ERROR,
-                                              not_run(cached_plan(job.slug, course_root), reason), [reason])
+                    result = grader_error(job, course_root, f"the grading process died {ATTEMPTS} times on "
+                                                            "this submission; grade it by hand")
+                except Exception as error:  # noqa: BLE001 - a fault of the grader's: the class goes on
+                    result = grader_error(job, course_root, f"the grader failed on this submission "
+                                                            f"({type(error).__name__}: {error})")
                 pending.remove(job)
                 done(job, result)
+
+
+def grader_error(job: Job, course_root: Path, reason: str) -> SubmissionResult:
+    """The result of a submission the grader itself failed on (not recorded: see ``grade``)."""
+    plan = cached_plan(job.slug, course_root)
+    return SubmissionResult(job.student, job.slug, GRADER_ERROR, not_run(plan, reason), [reason])
 
 
 def summary_line(result: SubmissionResult) -> str:
@@ -166,6 +192,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the most one cell of a submission may run (default: %(default)s)")
     parser.add_argument("--memory", type=int, default=Limits.memory_mb, metavar="MB",
                         help="memory limit of a submission's process (default: %(default)s MB)")
+    parser.add_argument("--no-isolation", action="store_true",
+                        help="grade even where the operating-system sandbox (bubblewrap) cannot start: "
+                             "submissions then run with your user's rights, guarded only by an audit hook "
+                             "and resource limits, and every result says so. Never for a real class")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -178,7 +208,27 @@ def run(args: argparse.Namespace) -> int:
     if not jobs:
         print("no submissions found under submitted/<student>/<slug>/ (see `python -m autograder collect`)")
         return 1
-    limits = Limits(cell_timeout=args.timeout, memory_mb=args.memory, forbidden=forbidden_paths(db_url))
-    for result in grade(jobs, db_url, args.course, args.workers, limits, progress=not args.quiet):
+    limits = Limits(cell_timeout=args.timeout, memory_mb=args.memory, forbidden=forbidden_paths(db_url),
+                    isolation=not args.no_isolation)
+    if args.no_isolation:
+        warn_loudly(f"--no-isolation: {NOT_ISOLATED}. A hostile submission can read solutions/, "
+                    "change the gradebook and start processes. Every result records this.")
+    try:
+        results = grade(jobs, db_url, args.course, args.workers, limits, progress=not args.quiet)
+    except isolation.IsolationUnavailable as error:
+        warn_loudly(f"grade refuses to run submissions without their sandbox: {error}\n"
+                    "To grade anyway, without the operating-system boundary, pass --no-isolation.")
+        return 2
+    for result in results:
         print(summary_line(result))
+    failed = [r for r in results if r.status == GRADER_ERROR]
+    if failed:
+        print(f"\n{len(failed)} submission(s) could not be graded (see above) and were left as they were: "
+              "fix the cause and run grade again.")
+        return 1
     return 0
+
+
+def warn_loudly(text: str) -> None:
+    line = "!" * 78
+    print(f"{line}\n{text}\n{line}", file=sys.stderr)

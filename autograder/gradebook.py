@@ -3,15 +3,37 @@
 The gradebook is nbgrader's own database, so nbgrader's tools (``nbgrader
 export``, the formgrader) keep working on grades the course's grader wrote.
 Only the parent process of ``grade`` writes to it, one submission per
-transaction, so parallel grading can neither corrupt nor lose a grade, and an
-interrupted run keeps every grade committed before it stopped.
+transaction (``record``), so parallel grading can neither corrupt nor lose a
+grade, and an interrupted run keeps every grade committed before it stopped
+and nothing of the submission it was writing.
+
+A SQLite gradebook is also protected before every run that writes it
+(``protect``):
+
+- it is switched to write-ahead logging (WAL). A grader killed at any moment
+  leaves a gradebook that opens with every committed grade (the rollback
+  journal gives that too); with WAL, in addition, readers (``report``,
+  ``nbgrader export``, the formgrader) never block the grader's commits, which
+  with the rollback journal fail with "database is locked" and stop the run.
+  WAL needs a local disk (not NFS), as SQLite itself does for safe locking.
+- a copy is taken with SQLite's online backup API (a consistent snapshot even
+  while another process reads it) into ``backups/`` next to it; the last
+  BACKUPS_KEPT are kept. A run that records wrong grades for a whole class
+  (graded with the wrong solutions, say) overwrites good ones: the copy is the
+  way back.
+
+A PostgreSQL gradebook relies on the server's own durability; back it up with
+``pg_dump``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import sys
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +82,35 @@ def open_gradebook(db_url: str):
     return Gradebook(db_url)
 
 
+#: How many backups of a SQLite gradebook ``protect`` keeps.
+BACKUPS_KEPT = 10
+SQLITE_PREFIX = "sqlite:///"
+
+
+def sqlite_path(db_url: str) -> Path | None:
+    """The file of a SQLite gradebook URL (None for other databases)."""
+    return Path(db_url[len(SQLITE_PREFIX):]) if db_url.startswith(SQLITE_PREFIX) else None
+
+
+def protect(db_url: str) -> Path | None:
+    """Before a run writes grades: WAL mode, and a backup copy. Returns the backup's path.
+
+    Does nothing for a gradebook that does not exist yet or is not SQLite.
+    """
+    path = sqlite_path(db_url)
+    if path is None or not path.is_file():
+        return None
+    folder = path.parent / "backups"
+    folder.mkdir(exist_ok=True)
+    backup = folder / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}{path.suffix}"
+    with contextlib.closing(sqlite3.connect(path)) as source, contextlib.closing(sqlite3.connect(backup)) as copy:
+        source.execute("PRAGMA journal_mode=WAL")
+        source.backup(copy)
+    for old in sorted(folder.glob(f"{path.stem}-*{path.suffix}"))[:-BACKUPS_KEPT]:
+        old.unlink()
+    return backup
+
+
 def is_registered(db_url: str, plan: GradingPlan) -> bool:
     """Does the gradebook hold ``plan``'s assignment with the same check cells and points?"""
     from nbgrader.api import MissingEntry
@@ -87,22 +138,44 @@ def register(course_root: Path, slug: str, db_url: str | None = None) -> str:
         )
 
 
+@contextlib.contextmanager
+def one_transaction(session):
+    """Everything inside commits together, or not at all.
+
+    nbgrader's helpers (``update_or_create_student``, ``..._submission``)
+    commit as they go, so a grader killed between two of them would leave a
+    submission row whose grades are not written yet. Inside this block their
+    commits only flush; the block commits once at its end, and rolls back if
+    anything in it fails.
+    """
+    commit = session.commit
+    session.commit = session.flush
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        del session.commit  # the session's own commit again
+    commit()
+
+
 def record(gradebook, result: SubmissionResult) -> None:
-    """Write one submission's scores (one transaction); rerunning overwrites them."""
+    """Write one submission's scores in one transaction; rerunning overwrites them."""
     from sqlalchemy.exc import SAWarning
 
-    gradebook.update_or_create_student(result.student)
-    with warnings.catch_warnings():
-        # nbgrader 0.9's add_submission trips SQLAlchemy 2's autoflush warnings
-        # about objects it adds a moment later; the rows it writes are complete.
-        warnings.simplefilter("ignore", SAWarning)
-        gradebook.update_or_create_submission(result.slug, result.student)
-    for cell in result.cells:
-        grade = gradebook.find_grade(cell.grade_id, result.slug, result.slug, result.student)
-        grade.auto_score = cell.points
-        grade.manual_score = None
-        grade.needs_manual_grade = False
-    gradebook.db.commit()
+    with one_transaction(gradebook.db):
+        gradebook.update_or_create_student(result.student)
+        with warnings.catch_warnings():
+            # nbgrader 0.9's add_submission trips SQLAlchemy 2's autoflush warnings
+            # about objects it adds a moment later; the rows it writes are complete.
+            warnings.simplefilter("ignore", SAWarning)
+            gradebook.update_or_create_submission(result.slug, result.student)
+        for cell in result.cells:
+            grade = gradebook.find_grade(cell.grade_id, result.slug, result.slug, result.student)
+            grade.auto_score = cell.points
+            grade.manual_score = None
+            grade.needs_manual_grade = False
 
 
 def read_scores(db_url: str, slug: str) -> dict[str, StudentScore]:

@@ -16,6 +16,7 @@ import pytest
 from autograder.__main__ import main
 from autograder.paths import ROOT, release_notebook, source_notebook
 from autograder.submissions import fill, reference_answers
+from conftest import ISOLATED
 from mutants import catalogue
 
 pytestmark = pytest.mark.slow
@@ -49,7 +50,7 @@ def test_does_the_whole_class_workflow_run_from_the_command_line(course, tmp_pat
     collected = capsys.readouterr().out
     assert "collected 3 submissions for rnn; 1 files not matched" in collected
 
-    assert main([*cli, "grade", "rnn", "--quiet"]) == 0
+    assert main([*cli, "grade", "rnn", "--quiet", *([] if ISOLATED else ["--no-isolation"])]) == 0
     graded = capsys.readouterr().out
     assert "111" in graded and "unreadable: rnn.ipynb is not valid notebook JSON" in graded
 
@@ -83,3 +84,42 @@ def test_does_release_refuse_a_notebook_with_a_hidden_test_or_an_unlocked_check(
     assert problems(unlocked, source_notebook("rnn")) == [
         "test cell test_rnn_step_forward_values is not locked: learners could edit it"]
     assert problems(release_notebook("rnn"), source_notebook("rnn")) == []
+
+
+def submit(course, student: str) -> None:
+    """The untouched release as ``student``'s submission (the course released first if need be)."""
+    from conftest import write_submission
+
+    if not release_notebook("rnn", course).exists():
+        assert main(["--course", str(course), "release", "rnn"]) == 0
+    write_submission(course, student, "rnn", json.loads(release_notebook("rnn", course).read_text(encoding="utf-8")))
+
+
+def test_does_grade_refuse_without_isolation_and_say_how_to_fix_it(course, monkeypatch, capsys):
+    from autograder import isolation
+
+    def unavailable():
+        raise isolation.IsolationUnavailable(isolation.missing_bwrap_message())
+
+    monkeypatch.setattr(isolation, "check", unavailable)
+    submit(course, "refused")
+    database = course / "autograder" / "gradebook.db"
+    before = database.read_bytes() if database.exists() else None
+    assert main(["--course", str(course), "grade", "rnn", "--quiet"]) == 2
+    refusal = capsys.readouterr().err
+    assert "refuses to run submissions without their sandbox" in refusal
+    assert "sudo apt-get install bubblewrap" in refusal and "--no-isolation" in refusal
+    assert (database.read_bytes() if database.exists() else None) == before  # nothing graded
+
+
+def test_does_grading_without_isolation_warn_and_say_so_in_every_result_and_page(course, capsys):
+    from autograder.results import SubmissionResult
+
+    submit(course, "nobox")
+    assert main(["--course", str(course), "grade", "rnn", "--quiet", "--students", "nobox", "--no-isolation"]) == 0
+    assert "WITHOUT operating-system isolation" in capsys.readouterr().err
+    result = SubmissionResult.load(course / "autograded" / "nobox" / "rnn" / "result.json")
+    assert not result.isolated and any("WITHOUT operating-system isolation" in note for note in result.notes)
+    assert main(["--course", str(course), "feedback", "rnn", "--students", "nobox"]) == 0
+    page = (course / "feedback" / "nobox" / "rnn" / "rnn.html").read_text(encoding="utf-8")
+    assert "WITHOUT operating-system isolation" in page
