@@ -25,6 +25,9 @@ objects the grader no longer refers to):
 - {"op": "exec", "code": str, "label": str}: execute code in the namespace
 - {"op": "call", "function": str, "args": [...], "kwargs": {...}}: call a function;
   the reply holds the result and, if the call changed them, the arguments after it
+- {"op": "map", "function": str, "calls": [{...}, ...]}: call a function with each set of
+  keyword arguments in turn; the reply holds the results, each returned tuple without its
+  last value (a cache, which a gradient check does not use)
 - {"op": "stdout"}: what the submission printed so far (bounded), and how many characters in all
 """
 
@@ -211,31 +214,45 @@ def protocol_streams():
     return streams
 
 
+def defined(namespace: dict, name: str):
+    function = namespace.get(name)
+    if not callable(function):
+        raise NameError(f"name {name!r} is not defined by the submission")
+    return function
+
+
 def serve(namespace: dict, output: BoundedOutput, receive_from, send_to) -> None:
     """Answer the grader's requests until it closes the pipe."""
     kept = Kept()
     while True:
-        message = wire.receive(receive_from)
-        if message is None:
+        received = wire.receive(receive_from)
+        if received is None:
             return
+        message, payload = received
         kept.release(message.get("release", ()))
+        packer = wire.Packer(kept.keep)
         try:
             if message["op"] == "exec":
                 exec(compile(message["code"], f"<cell {message['label']}>", "exec"), namespace)  # noqa: S102
                 reply = {"ok": True}
             elif message["op"] == "call":
-                function = namespace.get(message["function"])
-                if not callable(function):
-                    raise NameError(f"name {message['function']!r} is not defined by the submission")
-                args = kept.resolve(wire.decode(message["args"]))
-                kwargs = kept.resolve(wire.decode(message["kwargs"]))
-                before = wire.encode([args, kwargs])  # a snapshot: nothing kept
+                function = defined(namespace, message["function"])
+                args = kept.resolve(wire.decode(message["args"], payload))
+                kwargs = kept.resolve(wire.decode(message["kwargs"], payload))
+                before = wire.pack([args, kwargs])  # a snapshot: nothing kept
                 result = function(*args, **kwargs)
+                reply = {"ok": True, "result": packer.pack(result), "arguments_after": None}
                 # If the function changed its arguments in place, they go back, so the
                 # change reaches the grader's copies (a check for unmodified inputs sees it).
-                after = wire.encode([args, kwargs])
-                reply = {"ok": True, "result": wire.encode(result, kept.keep),
-                         "arguments_after": None if after == before else after}
+                if wire.pack([args, kwargs]) != before:
+                    reply["arguments_after"] = packer.snapshot([args, kwargs])
+            elif message["op"] == "map":
+                function = defined(namespace, message["function"])
+                results = []
+                for kwargs in kept.resolve(wire.decode(message["calls"], payload)):
+                    result = function(**kwargs)
+                    results.append(result[:-1] + (None,) if type(result) is tuple and result else result)
+                reply = {"ok": True, "results": packer.pack(results)}
             elif message["op"] == "stdout":
                 reply = {"ok": True, "result": output.text(), "printed": output.size}
             else:
@@ -245,7 +262,7 @@ def serve(namespace: dict, output: BoundedOutput, receive_from, send_to) -> None
                 raise
             reply = {"ok": False, "type": type(error).__name__, "message": str(error)[:2000],
                      "traceback": learner_traceback(error)[:4000]}
-        wire.send(send_to, reply)
+        wire.send(send_to, reply, packer.payload())
 
 
 def main() -> None:

@@ -1,8 +1,11 @@
 """A safe wire format between the grader and a sandboxed submission.
 
-Values cross the process boundary as JSON, with NumPy arrays as raw bytes plus
-dtype and shape (numeric dtypes only). Nothing the submission sends can run
-code in the grader: there is no pickle anywhere.
+A message is a JSON header and a binary payload: NumPy arrays (numeric dtypes
+only) travel as raw bytes in the payload, named in the header by offset,
+length, dtype and shape. Nothing the submission sends can run code in the
+grader: there is no pickle anywhere. (Raw bytes rather than base64 in the JSON:
+a gradient check calls a learner's function thousands of times, and encoding
+was most of the grader's time.)
 
 Only values of the **exact** built-in types cross as data: None, bool, int,
 float, str, NumPy arrays (``type(a) is np.ndarray``) and scalars of numeric
@@ -23,21 +26,21 @@ it back by attribute in the backward step: what the backward step receives is
 the very object the forward step returned. (Before this rule, a namedtuple
 crossed as a plain tuple, and ``cache.next_h`` failed under the grader alone.)
 
-``encode(value)`` without ``keep`` is a *snapshot*: stand-ins become
+``pack(value)`` without ``keep`` is a *snapshot*: stand-ins become
 placeholders, nothing is kept. The sandbox uses snapshots to tell whether a
 call changed its arguments.
 """
 
 from __future__ import annotations
 
-import base64
 import json
+import math
 import struct
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, NamedTuple
 
 import numpy as np
 
-HEADER = struct.Struct(">Q")  # message length, 8 bytes big-endian
+FRAME = struct.Struct(">QQ")  # lengths of the JSON header and of the payload, big-endian
 #: The largest message accepted. The checks exchange small arrays; a submission
 #: that returns more is stopped before the grader spends memory on it.
 MAX_MESSAGE = 64 * 1024 * 1024
@@ -138,8 +141,8 @@ class TooLarge(ValueError):
 
 # -- encoding -------------------------------------------------------------------
 
-def encode(value, keep: Callable[[object], int] | None = None):
-    """A JSON-ready structure for ``value``.
+class Packer:
+    """Encodes the values of one message: JSON-ready structures, and the payload of their arrays.
 
     ``keep`` (the sandbox's side) is called with every object that does not
     cross as data and returns the number it is kept under. Without it, such
@@ -147,36 +150,72 @@ def encode(value, keep: Callable[[object], int] | None = None):
     (``Remote`` and mirrored containers) are sent as references to their
     originals.
     """
-    kind = type(value)
-    if kind in ATOMS:
-        return value
-    if kind is np.ndarray:
-        if value.dtype.kind not in NUMERIC_KINDS:
-            return _reference(value, keep)
-        # Raw bytes, dtype and shape: as safe as .npy without pickle, and much faster
-        # to read back than parsing an .npy header for each of thousands of arrays.
-        data = np.ascontiguousarray(value)
-        return {"__ndarray__": _b64(data), "dtype": data.dtype.str, "shape": list(data.shape)}
-    if isinstance(value, np.generic) and kind is value.dtype.type and value.dtype.kind in NUMERIC_KINDS:
-        return {"__scalar__": _b64(np.asarray(value)), "dtype": value.dtype.str}
-    if isinstance(value, Handle):
-        return {"__handle__": value.id}
-    if isinstance(value, _Mirror) and value.remote is not None and value.remote.id:
-        return {"__handle__": value.remote.id}
-    if kind is tuple:
-        return {"__tuple__": [encode(v, keep) for v in value]}
-    if kind is list:
-        return [encode(v, keep) for v in value]
-    if kind is dict and _keys_cross(value):
-        return {"__dict__": [[_key(k), encode(v, keep)] for k, v in value.items()]}
-    for container, tag in ((tuple, "tuple"), (list, "list"), (dict, "dict")):
-        if kind is not container and isinstance(value, container) and (container is not dict or _keys_cross(value)):
-            return {"__mirror__": tag, "items": encode(container(value), keep), **_reference(value, keep)}
-    return _reference(value, keep)
+
+    ALIGN = 8  # every array starts at a multiple of 8 bytes of the payload
+
+    def __init__(self, keep: Callable[[object], int] | None = None) -> None:
+        self.keep = keep
+        self._chunks: list[bytes] = []
+        self._size = 0
+        # An array met twice in one message is sent once and decoded as one object, as it
+        # is one object here (``f(a, a)``, or the same input in every call of a batch).
+        self._packed: dict[int, tuple[np.ndarray, list[int]]] = {}
+
+    def payload(self) -> bytes:
+        return b"".join(self._chunks)
+
+    def snapshot(self, value):
+        """``value`` packed without keeping anything (placeholders for what cannot cross)."""
+        keep, self.keep = self.keep, None
+        try:
+            return self.pack(value)
+        finally:
+            self.keep = keep
+
+    def _bytes(self, array: np.ndarray) -> list[int]:
+        seen = self._packed.get(id(array))
+        if seen is not None and seen[0] is array:
+            return seen[1]
+        raw = np.ascontiguousarray(array).tobytes()
+        offset, padding = self._size, -len(raw) % self.ALIGN
+        self._chunks += [raw, b"\0" * padding] if padding else [raw]
+        self._size += len(raw) + padding
+        self._packed[id(array)] = (array, [offset, len(raw)])  # the array itself is held: its id stays its own
+        return [offset, len(raw)]
+
+    def pack(self, value):
+        kind = type(value)
+        if kind in ATOMS:
+            return value
+        if kind is np.ndarray:
+            if value.dtype.kind not in NUMERIC_KINDS:
+                return self._reference(value)
+            return {"__ndarray__": self._bytes(value), "dtype": value.dtype.str, "shape": list(value.shape)}
+        if isinstance(value, np.generic) and kind is value.dtype.type and value.dtype.kind in NUMERIC_KINDS:
+            return {"__scalar__": self._bytes(np.asarray(value)), "dtype": value.dtype.str}
+        if isinstance(value, Handle):
+            return {"__handle__": value.id}
+        if isinstance(value, _Mirror) and value.remote is not None and value.remote.id:
+            return {"__handle__": value.remote.id}
+        if kind is tuple:
+            return {"__tuple__": [self.pack(v) for v in value]}
+        if kind is list:
+            return [self.pack(v) for v in value]
+        if kind is dict and _keys_cross(value):
+            return {"__dict__": [[_key(k), self.pack(v)] for k, v in value.items()]}
+        for container, tag in ((tuple, "tuple"), (list, "list"), (dict, "dict")):
+            if kind is not container and isinstance(value, container) and (container is not dict or _keys_cross(value)):
+                return {"__mirror__": tag, "items": self.pack(container(value)), **self._reference(value)}
+        return self._reference(value)
+
+    def _reference(self, value) -> dict:
+        return {"__handle__": self.keep(value) if self.keep is not None else 0, "type": type(value).__name__}
 
 
-def _b64(array: np.ndarray) -> str:
-    return base64.b64encode(array.tobytes()).decode("ascii")
+def pack(value, keep: Callable[[object], int] | None = None) -> tuple[object, bytes]:
+    """``value`` as a JSON-ready structure and its payload (see Packer)."""
+    packer = Packer(keep)
+    return packer.pack(value), packer.payload()
 
 
 def _keys_cross(mapping: dict) -> bool:
@@ -197,40 +236,55 @@ def _key(key):
     raise NotEncodable(f"dict key of type {type(key).__name__}")
 
 
-def _reference(value, keep) -> dict:
-    return {"__handle__": keep(value) if keep is not None else 0, "type": type(value).__name__}
-
-
 # -- decoding -------------------------------------------------------------------
 
-def decode(data, remote: Callable[[int, str], Handle] | None = None):
-    """The value ``encode`` produced; never runs code.
+def decode(data, payload: bytes = b"", remote: Callable[[int, str], Handle] | None = None):
+    """The value a Packer packed, its arrays read from ``payload``; never runs code.
 
     ``remote(id, type_name)`` makes the stand-in of a kept object (the grader's
     side); without it, references decode to plain Handles (the sandbox's side,
-    which resolves them to its own objects).
+    which resolves them to its own objects). An array packed once for several
+    places is one object in all of them.
     """
-    if isinstance(data, list):
-        return [decode(v, remote) for v in data]
-    if isinstance(data, dict):
-        if "__ndarray__" in data:
-            return _array(data)
-        if "__scalar__" in data:
-            return _array({"__ndarray__": data["__scalar__"], "dtype": data["dtype"], "shape": []})[()]
-        if "__tuple__" in data:
-            return tuple(decode(v, remote) for v in data["__tuple__"])
-        if "__dict__" in data:
-            return {_hashable(decode(k)): decode(v, remote) for k, v in data["__dict__"]}
-        if "__mirror__" in data:
-            mirror = MIRRORS[("tuple", "list", "dict").index(data["__mirror__"])](decode(data["items"], remote))
-            mirror.remote = _handle(data, remote)
-            return mirror
-        if "__handle__" in data:
-            return _handle(data, remote)
-        raise ValueError(f"unknown structure with keys {sorted(data)}")
-    if data is None or isinstance(data, (bool, int, float, str)):
-        return data
-    raise ValueError(f"unexpected {type(data).__name__} on the wire")
+    return _Unpacker(payload, remote).decode(data)
+
+
+class _Unpacker:
+    def __init__(self, payload: bytes, remote) -> None:
+        self.payload = payload
+        self.remote = remote
+        self.arrays: dict[tuple, np.ndarray] = {}
+
+    def decode(self, data):
+        if isinstance(data, list):
+            return [self.decode(v) for v in data]
+        if isinstance(data, dict):
+            if "__ndarray__" in data:
+                return self.array(data["__ndarray__"], data["dtype"], data["shape"])
+            if "__scalar__" in data:
+                return _array(data["__scalar__"], data["dtype"], [], self.payload)[()]
+            if "__tuple__" in data:
+                return tuple(self.decode(v) for v in data["__tuple__"])
+            if "__dict__" in data:
+                return {_hashable(self.decode(k)): self.decode(v) for k, v in data["__dict__"]}
+            if "__mirror__" in data:
+                kind = MIRRORS[("tuple", "list", "dict").index(data["__mirror__"])]
+                mirror = kind(self.decode(data["items"]))
+                mirror.remote = _handle(data, self.remote)
+                return mirror
+            if "__handle__" in data:
+                return _handle(data, self.remote)
+            raise ValueError(f"unknown structure with keys {sorted(data)}")
+        if data is None or isinstance(data, (bool, int, float, str)):
+            return data
+        raise ValueError(f"unexpected {type(data).__name__} on the wire")
+
+    def array(self, where, dtype_name, shape) -> np.ndarray:
+        key = (tuple(where), str(dtype_name), tuple(shape))
+        array = self.arrays.get(key)
+        if array is None:
+            array = self.arrays[key] = _array(where, dtype_name, shape, self.payload)
+        return array
 
 
 def _hashable(key):
@@ -246,35 +300,56 @@ def _handle(data: dict, remote) -> Handle:
     return remote(number, type_name)
 
 
-def _array(data: dict) -> np.ndarray:
-    dtype = np.dtype(str(data["dtype"]))
-    if dtype.kind not in NUMERIC_KINDS:  # never object arrays: nothing decoded may run code
-        raise ValueError(f"arrays of dtype {dtype} are not accepted")
-    shape = tuple(int(n) for n in data["shape"])
-    raw = base64.b64decode(data["__ndarray__"])
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()  # a writable array of its own
+_DTYPES: dict[str, np.dtype] = {}
+
+
+def _array(where, dtype_name, shape, payload: bytes) -> np.ndarray:
+    dtype = _DTYPES.get(dtype_name)
+    if dtype is None:
+        dtype = np.dtype(str(dtype_name))
+        if dtype.kind not in NUMERIC_KINDS:  # never object arrays: nothing decoded may run code
+            raise ValueError(f"arrays of dtype {dtype} are not accepted")
+        _DTYPES[dtype_name] = dtype
+    offset, length = (int(n) for n in where)
+    shape = tuple(int(n) for n in shape)
+    count = math.prod(shape)
+    if offset < 0 or length != count * dtype.itemsize or offset + length > len(payload):
+        raise ValueError("an array that does not fit its payload")
+    if count == 0:
+        return np.empty(shape, dtype)
+    return np.frombuffer(payload, dtype, count, offset).reshape(shape).copy()  # writable, and its own
 
 
 # -- messages -------------------------------------------------------------------
 
-def send(stream: BinaryIO, message: dict) -> None:
-    payload = json.dumps(message).encode("utf-8")
-    stream.write(HEADER.pack(len(payload)) + payload)
+class Message(NamedTuple):
+    """A message as received: its JSON header, and the payload its arrays are read from."""
+
+    header: dict
+    payload: bytes
+
+
+def send(stream: BinaryIO, header: dict, payload: bytes = b"") -> None:
+    text = json.dumps(header).encode("utf-8")
+    stream.write(FRAME.pack(len(text), len(payload)) + text)
+    if payload:
+        stream.write(payload)
     stream.flush()
 
 
-def receive(stream: BinaryIO) -> dict | None:
+def receive(stream: BinaryIO) -> Message | None:
     """The next message, or None at end of stream (the other side is gone)."""
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
+    frame = stream.read(FRAME.size)
+    if len(frame) < FRAME.size:
         return None
-    (length,) = HEADER.unpack(header)
-    if length > MAX_MESSAGE:
-        raise TooLarge(f"a message of {length:,} bytes, more than the {MAX_MESSAGE:,} allowed")
-    payload = stream.read(length)
-    if len(payload) < length:
+    header_length, payload_length = FRAME.unpack(frame)
+    if header_length + payload_length > MAX_MESSAGE:
+        raise TooLarge(f"a message of {header_length + payload_length:,} bytes, "
+                       f"more than the {MAX_MESSAGE:,} allowed")
+    text, payload = stream.read(header_length), stream.read(payload_length)
+    if len(text) < header_length or len(payload) < payload_length:
         return None
-    return json.loads(payload.decode("utf-8"))
+    return Message(json.loads(text.decode("utf-8")), payload)
 
 
 # -- in-place changes -------------------------------------------------------------

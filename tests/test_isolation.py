@@ -80,6 +80,16 @@ def test_does_the_submission_run_as_an_unprivileged_user_that_cannot_gain_rights
     assert attempt(bare, "open('/tmp/mine', 'w').close(); os.chown('/tmp/mine', 0, 0)") in ("EPERM", "EINVAL")
 
 
+def test_are_all_capabilities_dropped_and_new_privileges_refused(bare):
+    bare.run("import ctypes\n"
+             "def privileges():\n"
+             "    prctl = ctypes.CDLL(None, use_errno=True).prctl\n"
+             "    no_new_privileges = prctl(39, 0, 0, 0, 0)  # PR_GET_NO_NEW_PRIVS\n"
+             "    bounding = [cap for cap in range(64) if prctl(23, cap, 0, 0, 0) == 1]  # PR_CAPBSET_READ\n"
+             "    return no_new_privileges, bounding\n", "privileges")
+    assert bare.function("privileges")() == (1, [])
+
+
 def test_does_the_sandbox_see_none_of_the_graders_environment(monkeypatch):
     monkeypatch.setenv("GRADEBOOK_PASSWORD", "s3cret")
     with Sandbox(call_timeout=20, audit_hook=False) as box:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import Sandbox, SandboxFailure, SubmissionError
-from autograder.wire import Handle, MirroredDict, MirroredTuple, Remote, decode, encode, write_back
+from autograder.wire import Handle, MirroredDict, MirroredTuple, Remote, decode, pack, write_back
 from conftest import ISOLATED
 
 
@@ -74,6 +74,21 @@ def test_does_a_cache_of_any_type_reach_the_backward_step_as_the_object_the_forw
                              "closure": "function", "list": "list"}[style]
 
 
+def test_does_a_batch_of_calls_bring_back_the_outputs_and_share_what_the_calls_share():
+    """What a gradient check uses: many calls in one round trip, the caches left behind; an array
+    that is one object in every call is one object in the sandbox, as in the learner's kernel."""
+    with sandbox(call_timeout=5) as box:
+        box.run("import numpy as np\n"
+                "def forward(x, W):\n"
+                "    W += 1  # a bug: the weights change with every call\n"
+                "    return x @ W, {'big': np.zeros(10**5)}\n", "buggy")
+        W = np.zeros((2, 2))
+        results = box.function("forward").map_dropping_last([{"x": np.ones((1, 2)) * k, "W": W} for k in (1, 2, 3)])
+    assert [r[1] for r in results] == [None] * 3  # the caches stayed behind
+    assert [float(r[0][0, 0]) for r in results] == [2.0, 8.0, 18.0]  # W was 1, 2, 3: shared, as in a kernel
+    assert np.array_equal(W, np.zeros((2, 2)))  # the caller's own array is left alone
+
+
 def test_does_a_namedtuple_unpack_in_the_grader_as_the_tuple_it_is():
     with sandbox(call_timeout=5) as box:
         box.run("from collections import namedtuple\nimport numpy as np\nPair = namedtuple('Pair', 'a b')\n"
@@ -104,6 +119,11 @@ def test_are_kept_objects_released_when_the_grader_drops_them():
         gc.collect()
         kept = box.function("make")()
         assert isinstance(kept, Remote)
+
+
+def test_does_passing_an_object_the_sandbox_cannot_have_fail_in_the_grader(box):
+    with pytest.raises(TypeError, match="cannot pass a Random"):
+        box.function("affine")(np.ones((1, 1)), __import__("random").Random())
 
 
 def test_does_patching_numpy_or_assertionerror_in_the_submission_leave_the_grader_untouched(box):
@@ -179,11 +199,14 @@ class Record:
 
 def test_does_the_wire_round_trip_the_exact_builtin_types_as_data():
     value = {"a": (np.arange(3), 2.5, None, [True, "s"]), "b": np.float32(1.5), 3: np.array([1 + 2j]),
-             ("k", 1): np.int64(7)}
-    back = decode(encode(value))
+             ("k", 1): np.int64(7), "empty": np.zeros((0, 4)), "strided": np.arange(12.0).reshape(3, 4)[:, ::2]}
+    back = decode(*pack(value))
     assert np.array_equal(back["a"][0], np.arange(3)) and back["a"][1:] == (2.5, None, [True, "s"])
     assert type(back["b"]) is np.float32 and back["b"] == 1.5  # NumPy scalars keep their type
     assert back[3].dtype == np.complex128 and type(back[("k", 1)]) is np.int64
+    assert back["empty"].shape == (0, 4) and np.array_equal(back["strided"], value["strided"])
+    back["a"][0][0] = 99  # a decoded array is writable and its own
+    assert back["a"][0][0] == 99
 
 
 def test_does_everything_else_stay_behind_as_a_reference():
@@ -193,22 +216,26 @@ def test_does_everything_else_stay_behind_as_a_reference():
         kept.append(obj)
         return len(kept)
 
-    sent = encode([Point(np.ones(2), 1), OrderedDict(a=1), Record(3), np.array([object()]), np.ma.ones(2)], keep)
+    sent = pack([Point(np.ones(2), 1), OrderedDict(a=1), Record(3), np.array([object()]), np.ma.ones(2)], keep)
     released = []
-    point, ordered, record, objects, masked = decode(sent, lambda n, t: Remote(n, t, released.append))
+    point, ordered, record, objects, masked = decode(*sent, lambda n, t: Remote(n, t, released.append))
     assert isinstance(point, MirroredTuple) and point.remote.type_name == "Point" and point[1] == 1
     assert isinstance(ordered, MirroredDict) and ordered == {"a": 1}
     assert all(isinstance(r, Remote) for r in (record, objects, masked))
     assert [type(k).__name__ for k in kept] == ["Point", "OrderedDict", "Record", "ndarray", "MaskedArray"]
-    assert encode([point, record]) == [{"__handle__": 1}, {"__handle__": 3}]  # back as the originals
+    assert pack([point, record])[0] == [{"__handle__": 1}, {"__handle__": 3}]  # back as the originals
     del point, record, objects
     gc.collect()
     assert sorted(released) == [1, 3, 4]
 
 
-def test_does_decoding_refuse_what_could_run_code():
+def test_does_decoding_refuse_what_could_run_code_or_read_past_its_payload():
     with pytest.raises(ValueError, match="not accepted"):
-        decode({"__ndarray__": "", "dtype": "|O", "shape": [0]})
+        decode({"__ndarray__": [0, 8], "dtype": "|O", "shape": [1]}, bytes(8))
+    with pytest.raises(ValueError, match="does not fit"):
+        decode({"__ndarray__": [0, 800], "dtype": "<f8", "shape": [100]}, bytes(8))
+    with pytest.raises(ValueError, match="does not fit"):
+        decode({"__ndarray__": [-8, 8], "dtype": "<f8", "shape": [1]}, bytes(16))
     with pytest.raises(ValueError, match="unknown structure"):
         decode({"__reduce__": ["os.system", ["ls"]]})
 

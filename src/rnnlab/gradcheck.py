@@ -65,10 +65,15 @@ def numerical_gradient(
     ----------
     f : callable
         Maps ``x`` to an array ``y`` (or to a tuple whose first item is ``y``,
-        such as ``(out, cache)``). It is called ``2 * x.size`` times.
+        such as ``(out, cache)``). It is called ``2 * x.size`` times, each time
+        on a copy of ``x`` with one entry nudged: ``x + h e_0``, ``x - h e_0``,
+        ``x + h e_1``, ... in that order. If ``f`` has an attribute ``many``
+        (a function that takes the list of those points and returns the list
+        of results, in order), it is called once with all of them instead: a
+        grader that runs ``f`` in another process offers it, to save a round
+        trip per point.
     x : ndarray, any shape, float64
-        The point at which to differentiate. Each entry is nudged by ``±h`` in
-        place and restored exactly, so ``x`` is unchanged on return.
+        The point at which to differentiate. It is not modified.
     upstream : ndarray, same shape as ``y``, optional
         The gradient of the loss with respect to ``y``. ``None`` means ``f``
         returns a scalar loss (upstream gradient 1).
@@ -81,23 +86,17 @@ def numerical_gradient(
     """
     if not np.issubdtype(np.asarray(x).dtype, np.floating):
         raise TypeError(f"x must be a float array to be nudged, got dtype {np.asarray(x).dtype}")
-    grad = np.zeros_like(x, dtype=np.float64)
     weight = 1.0 if upstream is None else upstream
-
-    def scalar_loss() -> float:
-        return float(np.sum(np.asarray(_first_output(f(x))) * weight))
-
-    with np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]]) as it:
-        for _ in it:
-            index = it.multi_index
-            original = x[index]
-            x[index] = original + h
-            loss_plus = scalar_loss()
-            x[index] = original - h
-            loss_minus = scalar_loss()
-            x[index] = original  # restore exactly, not by subtracting h again
-            grad[index] = (loss_plus - loss_minus) / (2.0 * h)
-    return grad
+    points = []
+    for index in np.ndindex(np.shape(x)):
+        for step in (h, -h):
+            nudged = np.array(x, copy=True)
+            nudged[index] = x[index] + step
+            points.append(nudged)
+    evaluate_all = getattr(f, "many", None) or (lambda xs: [f(point) for point in xs])
+    losses = np.array([float(np.sum(np.asarray(_first_output(y)) * weight)) for y in evaluate_all(points)])
+    grad = (losses[0::2] - losses[1::2]) / (2.0 * h)  # (L(x + h e_i) - L(x - h e_i)) / 2h for each i
+    return grad.reshape(np.shape(x))
 
 
 def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
@@ -222,6 +221,10 @@ def compare_gradients(
 
         def f_of_one_input(x, _name=input_name, _point=point):
             return forward(**{**_point, _name: x})
+
+        if hasattr(forward, "many"):  # all the nudged points evaluated at once (see numerical_gradient)
+            f_of_one_input.many = lambda xs, _name=input_name, _point=point: forward.many(
+                [{**_point, _name: x} for x in xs])
 
         numerical = numerical_gradient(f_of_one_input, point[input_name], upstream, h)
         comparisons.append(compare_gradient(grad_name, grad, numerical, threshold))
