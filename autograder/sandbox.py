@@ -174,10 +174,21 @@ class Sandbox:
         self._cell = ""
         self._process: subprocess.Popen | None = None
         self._scratch: tempfile.TemporaryDirectory | None = None
+        self._stderr = None  # where bwrap's own messages go (a file in the scratch folder)
         self._released: list[int] = []
 
     # -- life cycle ---------------------------------------------------------
     def start(self) -> Sandbox:
+        """Start the worker and wait until it is ready; SandboxUnavailable if it cannot start."""
+        try:
+            self._launch()
+            self._wait_until_ready()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _launch(self) -> None:
         # The grader's scratch folder: bwrap's messages, and without isolation the worker's home.
         self._scratch = tempfile.TemporaryDirectory(prefix="submission-")
         scratch = Path(self._scratch.name)
@@ -215,8 +226,6 @@ class Sandbox:
         finally:
             for fd in pass_fds:
                 os.close(fd)
-        self._wait_until_ready()
-        return self
 
     def _wait_until_ready(self) -> None:
         """The worker says it is ready once its limits and guard are in place."""
@@ -225,6 +234,7 @@ class Sandbox:
         if reply is None or not reply.header.get("ready"):
             self._process.kill()
             self._process.wait()
+            self._stderr.flush()
             self._stderr.seek(0)
             message = self._stderr.read()[-2000:].decode(errors="replace").strip()
             where = "its sandbox" if self.isolation else "its process"
@@ -239,8 +249,9 @@ class Sandbox:
             self._process.wait()
             for stream in (self._process.stdin, self._process.stdout):
                 stream.close()
-        if self._scratch is not None:
+        if self._stderr is not None:
             self._stderr.close()
+        if self._scratch is not None:
             self._scratch.cleanup()
 
     def __enter__(self) -> Sandbox:
