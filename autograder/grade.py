@@ -44,7 +44,7 @@ from .gradebook import is_registered, open_gradebook, protect, record, register
 from .paths import DB_HELP, ROOT, SLUGS, gradebook_url
 from .plan import GradingPlan, load_plan
 from .results import GRADED, GRADER_ERROR, MISSING, SubmissionResult
-from .runner import NOT_ISOLATED, Limits, grade_notebook, not_run
+from .runner import Limits, grade_notebook, not_run
 
 
 @dataclass(frozen=True)
@@ -211,8 +211,10 @@ def run(args: argparse.Namespace) -> int:
     limits = Limits(cell_timeout=args.timeout, memory_mb=args.memory, forbidden=forbidden_paths(db_url),
                     isolation=not args.no_isolation)
     if args.no_isolation:
-        warn_loudly(f"--no-isolation: {NOT_ISOLATED}. A hostile submission can read solutions/, "
-                    "change the gradebook and start processes. Every result records this.")
+        warn_loudly("Grading WITHOUT operating-system isolation (--no-isolation): submissions run with your "
+                    "user's rights, guarded only by an audit hook and resource limits. A hostile one can read "
+                    "solutions/, change the gradebook and start processes. Every result and feedback page "
+                    "records this.")
     try:
         results = grade(jobs, db_url, args.course, args.workers, limits, progress=not args.quiet)
     except isolation.IsolationUnavailable as error:

@@ -79,7 +79,7 @@ def grade_notebook(plan: GradingPlan, path: Path, student: str, limits: Limits =
     except SandboxUnavailable as error:  # the machine's fault: the submission is not graded
         return SubmissionResult(student, plan.slug, GRADER_ERROR, not_run(plan, str(error)), [str(error), *notes],
                                 isolated=limits.isolation)
-    return SubmissionResult(student, plan.slug, GRADED, cells, intake.notes + notes,
+    return SubmissionResult(student, plan.slug, GRADED, cells, notes + intake.notes,
                             round(time.monotonic() - started, 3), isolated=limits.isolation)
 
 
