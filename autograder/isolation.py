@@ -156,7 +156,9 @@ def filesystem_view(secrets: tuple[Path, ...], tmp_mb: int) -> list[str]:
     folder the view shows: if one is, isolation refuses to start rather than
     show it.
     """
-    args = ["--ro-bind", "/usr", "/usr"]
+    # /dev and the writable /tmp first: a folder of the view may live under /tmp (a checkout
+    # in /tmp/...), and a tmpfs mounted after it would hide it.
+    args = ["--dev", "/dev", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
     for name in HOST_LINKS:
         path = Path("/") / name
         if path.is_symlink():
@@ -175,7 +177,7 @@ def filesystem_view(secrets: tuple[Path, ...], tmp_mb: int) -> list[str]:
         args += ["--ro-bind", str(folder), str(folder)]
     for module in WORKER_MODULES:
         args += ["--ro-bind", str(ROOT / "autograder" / module), f"{WORKER_LIBRARY}/autograder/{module}"]
-    args += ["--dev", "/dev", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    args += ["--chdir", "/tmp"]
     return args
 
 

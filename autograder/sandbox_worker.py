@@ -114,7 +114,8 @@ def install_guard(forbidden: list[str], allowed: list[str], writable: list[str] 
                 continue
             if inside(path, forbidden) and not inside(path, allowed):
                 raise PermissionError(f"a submission may not access {args[position]}")
-            if position in writes and writable is not None and not inside(path, writable):
+            # The runtime (allowed: readable) is never writable, even where it lives under /tmp.
+            if position in writes and writable is not None and (not inside(path, writable) or inside(path, allowed)):
                 raise PermissionError(f"a submission may only write under {', '.join(writable)}; "
                                       f"{event} on {args[position]} was refused")
 
