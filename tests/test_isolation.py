@@ -15,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -188,6 +189,14 @@ def test_does_a_machine_without_user_namespaces_get_a_refusal_that_names_the_set
     for fix in ("kernel.unprivileged_userns_clone=1", "user.max_user_namespaces=15000",
                 "kernel.apparmor_restrict_unprivileged_userns=0"):
         assert fix in message
+
+
+def test_is_a_runtime_folder_under_tmp_mounted_after_the_private_tmp(monkeypatch):
+    """A checkout in /tmp/...: its environment must not be hidden by the sandbox's own /tmp."""
+    monkeypatch.setattr(isolation, "runtime_folders", lambda: [Path("/tmp/checkout/.venv")])
+    view = isolation.filesystem_view((), 8)
+    tmpfs = view.index("--tmpfs")
+    assert view[tmpfs + 1] == "/tmp" and view.index("/tmp/checkout/.venv") > tmpfs
 
 
 def test_is_the_environment_folder_refused_when_it_holds_the_course(tmp_path):
