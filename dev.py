@@ -6,8 +6,9 @@
 
 Both first make sure ``.venv/`` at the repository root exists and holds exactly
 the pinned versions in ``requirements.lock`` plus this repository's helper
-package ``rnnlab`` (installed editable). The install is redone only when
-``requirements.lock`` or ``pyproject.toml`` changes.
+package ``rnnlab`` (its src/ folder on the path, so edits take effect at once).
+The install is redone only when ``requirements.lock`` or ``pyproject.toml``
+changes.
 """
 
 from __future__ import annotations
@@ -59,8 +60,18 @@ def ensure_environment() -> None:
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "--quiet"]
     run([*pip, "install", "--upgrade", "pip"])
     run([*pip, "install", "-r", str(ROOT / "requirements.lock")])
-    run([*pip, "install", "--no-deps", "-e", str(ROOT)])
+    link_helper_package()
     STAMP.write_text(state)
+
+
+def link_helper_package() -> None:
+    """Make this checkout's src/rnnlab importable in .venv, as an editable install would,
+    but with a one-line .pth file: nothing is built, nothing is written into the checkout."""
+    site_packages = subprocess.run([str(PYTHON), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                   capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([str(PYTHON), "-m", "pip", "uninstall", "--yes", "--quiet", "rnnlab"],  # an older editable install
+                   cwd=ROOT, capture_output=True, check=False)
+    (Path(site_packages) / "rnnlab-checkout.pth").write_text(str(ROOT / "src") + "\n")
 
 
 def book(_args: list[str]) -> None:

@@ -9,7 +9,8 @@ Generation runs ``nbgrader generate_assignment`` in a scratch copy of the
 course, so it never touches the instructor's gradebook; the result is checked
 and only then copied into ``exercises/``. The checks (:func:`problems`):
 
-- no solution line and no hidden-test line is left (autograder.leaks);
+- no solution line and no hidden-test line is left (autograder.leaks), and
+  the install line is filled in (autograder.links);
 - every check cell and every read-only cell is locked, every answer cell is
   not (learners can edit only what they must write).
 
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from . import nbgrader_cli
 from .leaks import find_leaks, secrets
+from .links import WHEEL_LINK_PLACEHOLDER, WHEEL_PLACEHOLDER, localise
 from .paths import ROOT, SLUGS, release_notebook, source_notebook
 from .plan import ANSWER, kind_of
 from .reference import nbgrader_meta
@@ -47,18 +49,29 @@ def prepare_course(scratch: Path, slugs: list[str] | tuple[str, ...], root: Path
 
 
 def generate(slug: str, scratch: Path, root: Path = ROOT) -> Path:
-    """Run ``nbgrader generate_assignment`` for ``slug`` in ``scratch``.
+    """Run ``nbgrader generate_assignment`` for ``slug`` in ``scratch``, then fill in where
+    learners find the course (autograder.links: the install line, absolute links).
 
     Returns the path of the generated notebook (inside ``scratch``).
     """
+    import nbformat  # comes with nbgrader; writes the notebook exactly as nbgrader does
+
     prepare_course(scratch, [slug], root)
     nbgrader_cli.run(["generate_assignment", slug, "--force"], scratch)
-    return release_notebook(slug, scratch)
+    generated = release_notebook(slug, scratch)
+    notebook = nbformat.read(generated, as_version=4)
+    for cell in notebook.cells:
+        cell.source = localise(cell.source, root)
+    nbformat.write(notebook, generated)
+    return generated
 
 
 def problems(generated: Path, source: Path) -> list[str]:
     """What is wrong with a generated notebook (empty when it may be released)."""
     found = [f"{leak.what} is in the released notebook" for leak in find_leaks([generated], secrets(source))]
+    text = generated.read_text(encoding="utf-8")
+    found += [f"{placeholder} was not filled in" for placeholder in (WHEEL_PLACEHOLDER, WHEEL_LINK_PLACEHOLDER)
+              if placeholder in text]
     for cell in json.loads(generated.read_text(encoding="utf-8"))["cells"]:
         meta = nbgrader_meta(cell)
         kind = kind_of(meta)

@@ -141,15 +141,19 @@ def run_check(box: Sandbox, step: Step, trusted: dict) -> CellResult:
 
 
 def failure_message(error: Exception) -> str:
-    """Why a check cell failed, without the check's code (which may be hidden)."""
+    """Why a check cell failed, without the check's code (which may be hidden), in lines
+    of at most 80 columns, as the checks write their own messages."""
+    from rnnlab.checks import fit  # the checks' own line width
+
     if isinstance(error, SandboxFailure):
-        return str(error)
-    if isinstance(error, SubmissionError):
-        return f"your code raised {error}"
-    text = str(error)
-    if isinstance(error, AssertionError):  # CheckFailed is one: its message is the explanation and hint
-        return text or "a check failed"
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+        text = str(error)
+    elif isinstance(error, SubmissionError):
+        text = f"your code raised {error}"
+    elif isinstance(error, AssertionError):  # CheckFailed is one: its message is the explanation and hint
+        text = str(error) or "a check failed"
+    else:
+        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return fit(text)
 
 
 def output_notes(box: Sandbox) -> list[str]:

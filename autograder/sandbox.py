@@ -72,7 +72,13 @@ class SubmissionNotImplemented(SubmissionError, NotImplementedError):
 
 
 class SandboxFailure(Exception):
-    """The worker timed out or died; every later call fails with the same reason."""
+    """The worker timed out or died; every later call fails with the same reason.
+
+    rnnlab.checks.call lets it through as it is (``from_grader``): it is the
+    grader's verdict, not an error raised by the learner's code.
+    """
+
+    from_grader = True
 
 
 class SandboxUnavailable(RuntimeError):

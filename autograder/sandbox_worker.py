@@ -166,9 +166,11 @@ class NotebookShell:
 
 
 def learner_traceback(error: BaseException) -> str:
-    """The traceback frames of the submission's code only (not this worker's)."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell")]
-    return "".join(traceback.format_list(frames)).rstrip()
+    """The traceback frames of the submission's code only (not this worker's), as
+    rnnlab.checks shows a traceback in the learner's kernel (its frames_text)."""
+    from rnnlab.checks import frames_text
+
+    return frames_text(f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell"))
 
 
 class Kept:

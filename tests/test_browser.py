@@ -41,7 +41,8 @@ DESKTOP = (1280, 900)
 #: Every page of _toc.yml, as its path in the built site (``book/rnn.html``).
 PAGES = [f"{name}.html" for name in toc_files()]
 #: Pages with equations and figures: the notation, the chapters and the appendix.
-CHAPTERS = [p for p in PAGES if p.startswith("book/") and not p.endswith(("intro.html", "bibliography.html"))]
+CHAPTERS = [p for p in PAGES if p.startswith("book/")
+            and not p.endswith(("intro.html", "bibliography.html", "get-started.html"))]
 ASSIGNMENTS = [p for p in PAGES if p.startswith("exercises/")]
 
 

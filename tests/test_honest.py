@@ -12,49 +12,19 @@ these students with a real ``nbgrader autograde``.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pytest
 
 from autograder.paths import SLUGS
-from autograder.plan import ANSWER, GIVEN, TEST, GradingPlan, load_plan
-from autograder.reference import definitions_only_source, nbgrader_meta
+from autograder.plan import load_plan
 from conftest import honest_student
 from honest import STYLES
+from notebook_run import run_notebook
 
 pytestmark = pytest.mark.slow
 
 CASES = [(slug, style.name) for slug in SLUGS for style in STYLES]
-
-
-def kernel_scores(plan: GradingPlan, notebook: dict) -> dict[str, float]:
-    """The points of each check cell when the notebook runs top to bottom in one namespace.
-
-    Read-only cells run their definitions only, as the grader does (their
-    demonstrations define nothing a check uses).
-    """
-    namespace: dict = {"__name__": "__main__"}
-    steps = {step.grade_id: step for step in plan.steps}
-    scores = {}
-    for cell in notebook["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        step = steps.get(nbgrader_meta(cell).get("grade_id"))
-        if step is None or step.kind == ANSWER:
-            code = "".join(cell["source"])
-        else:
-            code = definitions_only_source(step.source) if step.kind == GIVEN else step.source
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(compile(code, "<cell>", "exec"), namespace)  # noqa: S102 - the course's own catalogue
-            passed = True
-        except Exception:  # noqa: BLE001 - a failing cell is what the score records
-            passed = False
-        if step is not None and step.kind == TEST:
-            scores[step.grade_id] = step.points if passed else 0.0
-    return scores
 
 
 @pytest.mark.parametrize("slug,style", CASES, ids=[f"{slug}:{style}" for slug, style in CASES])
@@ -62,7 +32,7 @@ def test_does_an_honest_style_score_under_grade_exactly_what_its_notebook_shows(
     student = honest_student(style)
     notebook = json.loads((graded[slug].course / "submitted" / student / slug / f"{slug}.ipynb").read_text())
     plan = load_plan(slug)
-    in_its_notebook = kernel_scores(plan, notebook)
+    in_its_notebook = {run.grade_id: run.points for run in run_notebook(plan, notebook)}
     result = graded[slug].scores[student]
     under_grade = {cell.grade_id: cell.points for cell in result.cells}
     assert under_grade == in_its_notebook, [c.message[:300] for c in result.cells if c.points < c.max_points]

@@ -48,3 +48,17 @@ def test_would_a_released_notebook_with_a_hidden_block_be_caught(tmp_path):
     notebook.write_text(source, encoding="utf-8")
     whats = {leak.what.split(" line ")[0] for leak in find_leaks([notebook], secrets(source_notebook("rnn")))}
     assert {"solution", "hidden test", "marker '### BEGIN HIDDEN TESTS'"} <= whats
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", SLUGS)
+def test_is_the_wheel_the_site_serves_free_of_solutions_and_hidden_tests(slug, built_site, tmp_path):
+    import zipfile
+
+    from autograder.links import wheel_name
+
+    with zipfile.ZipFile(built_site / wheel_name(ROOT)) as wheel:
+        wheel.extractall(tmp_path)
+    assert (tmp_path / "rnnlab" / "checks.py").is_file()
+    leaks = find_leaks(text_files(tmp_path), secrets(source_notebook(slug)))
+    assert not leaks, "\n".join(f"{leak.path.relative_to(tmp_path)}: {leak.what}" for leak in leaks)

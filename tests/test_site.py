@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from autograder.paths import ROOT
+from conftest import toc_files
+
 pytestmark = pytest.mark.slow
 
 EXTERNAL = re.compile(r"^(https?:)?//", re.I)
@@ -151,3 +154,61 @@ def test_would_a_broken_internal_link_be_found(tmp_path):
     (tmp_path / "a.html").write_text('<a href="b.html#x">ok</a><a href="missing.html">no</a><img src="img/gone.png">')
     (tmp_path / "b.html").write_text("<p>b</p>")
     assert broken_internal_links(tmp_path) == ["a.html: missing.html", "a.html: img/gone.png"]
+
+
+#: Addresses that stand for a real one in examples: none may reach a built site.
+PLACEHOLDER_HOSTS = re.compile(r"\bexample\.(?:edu|org|com)\b", re.I)
+#: What a launch button or a repository button links to.
+LAUNCH_LINKS = re.compile(r"""href=["'][^"']*(?:mybinder\.org|colab\.research\.google\.com|/hub/user-redirect"""
+                          r"""|github\.com/[^"'/]+/[^"'/]+/(?:blob|edit|issues))""", re.I)
+
+
+def configured_repository() -> str:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return (config.get("repository") or {}).get("url") or ""
+
+
+def test_does_no_placeholder_address_or_unconfigured_launch_button_reach_the_site(built_site):
+    pages = {page: page.read_text(encoding="utf-8", errors="replace") for page in built_site.rglob("*.html")
+             if "_static" not in page.relative_to(built_site).parts}
+    assert not [str(p.relative_to(built_site)) for p, text in pages.items() if PLACEHOLDER_HOSTS.search(text)]
+    if not configured_repository():  # launch buttons need the course's repository: none without it
+        assert not [str(p.relative_to(built_site)) for p, text in pages.items() if LAUNCH_LINKS.search(text)]
+
+
+def test_would_a_placeholder_or_a_launch_button_be_found():
+    assert PLACEHOLDER_HOSTS.search('<a href="https://hub.example.edu/hub/login">')
+    assert LAUNCH_LINKS.search('<a href="https://mybinder.org/v2/gh/someone/course/main">')
+    assert LAUNCH_LINKS.search("<a href='https://colab.research.google.com/github/a/b/blob/main/x.ipynb'>")
+    assert not LAUNCH_LINKS.search('<a href="https://karpathy.github.io/2015/05/21/rnn-effectiveness/">')
+
+
+@pytest.mark.parametrize("page", [f"{name}.html" for name in toc_files() if name.startswith("exercises/")])
+def test_does_every_assignment_page_link_get_started_and_the_wheel(built_site, page):
+    from autograder.links import wheel_name
+
+    text = (built_site / page).read_text(encoding="utf-8")
+    assert 'href="../../book/get-started.html"' in text
+    assert f'href="../../{wheel_name(ROOT)}"' in text or f'{wheel_name(ROOT)}"' in text
+    assert (built_site / wheel_name(ROOT)).is_file()
+
+
+def test_does_get_started_give_the_install_line_and_the_wheel(built_site):
+    from autograder.links import wheel_name, wheel_requirement
+
+    import html
+
+    page = (built_site / "book" / "get-started.html").read_text(encoding="utf-8")
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())  # as read, without highlighting
+    assert f"pip install {wheel_requirement(ROOT)}" in text
+    assert f'href="../{wheel_name(ROOT)}"' in page
+    assert "jupyter lab" in text and "nbgrader validate" in text
+
+
+def test_does_binder_install_the_pinned_versions():
+    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    for line in (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            assert f'{line}; python_version >= "3.11"' in lock or f"{line}\n" in lock, line

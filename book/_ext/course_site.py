@@ -5,9 +5,36 @@
 - sphinx-thebe registers its configuration script twice; the second copy
   redeclares a constant and throws in every page. Each page keeps one copy.
 - ``course.css``: wide content scrolls inside itself at phone width.
+- Launch buttons appear only for what _config.yml configures.
+- Learners install the helper package ``rnnlab`` from the website alone: the
+  build makes its wheel (from a copy of the sources, so nothing is written
+  into the checkout) and serves it at the site's root. The role
+  ``{rnnlab-wheel}`` links to it, and the directive ``{rnnlab-install}`` shows
+  the one-line ``pip install``: of its URL when ``html.baseurl`` is set in
+  _config.yml, of the downloaded file when it is not (autograder/links.py).
 """
 
 from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.errors import ExtensionError
+from sphinx.util.docutils import SphinxDirective, SphinxRole
+
+
+def course_links(app):
+    """autograder/links.py of the book being built (standard library only)."""
+    root = str(Path(app.srcdir))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from autograder import links
+
+    return links
 
 
 def default_to_system_mode(app, pagename, templatename, context, doctree) -> None:
@@ -28,7 +55,65 @@ def without_duplicate_scripts(app, pagename, templatename, context, doctree) -> 
     context["script_files"][:] = unique
 
 
+class WheelRole(SphinxRole):
+    """``{rnnlab-wheel}`text``: a link to the wheel the site serves at its root."""
+
+    def run(self):
+        links = course_links(self.env.app)
+        name = links.wheel_name(Path(self.env.app.srcdir))
+        uri = "../" * self.env.docname.count("/") + name
+        return [nodes.reference(self.rawtext, self.text or name, refuri=uri)], []
+
+
+class InstallDirective(SphinxDirective):
+    """``{rnnlab-install}``: the one command that installs rnnlab, as a code block."""
+
+    def run(self):
+        links = course_links(self.env.app)
+        command = f"pip install {links.wheel_requirement(Path(self.env.app.srcdir))}"
+        block = nodes.literal_block(command, command)
+        block["language"] = "bash"
+        return [block]
+
+
+def build_wheel(app, exception) -> None:
+    """Build rnnlab's wheel into the website's root, from a scratch copy of its sources."""
+    if exception is not None or app.builder.format != "html":
+        return
+    root = Path(app.srcdir)
+    outdir = Path(app.outdir)
+    for old in outdir.glob("rnnlab-*.whl"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "rnnlab"
+        copy.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(root / name, copy / name)
+        shutil.copytree(root / "src" / "rnnlab", copy / "src" / "rnnlab",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                                 "--disable-pip-version-check", "--quiet", "--wheel-dir", str(outdir), str(copy)],
+                                capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ExtensionError(f"building the rnnlab wheel failed:\n{result.stdout}{result.stderr}")
+
+
+def launch_only_what_is_configured(app, config) -> None:
+    """Launch buttons need the course's repository (Binder, Colab and a JupyterHub all open the
+    notebook from there): without repository.url in _config.yml the site shows none, rather
+    than buttons to nowhere (the theme would otherwise fail on the empty URL)."""
+    options = config.html_theme_options
+    if not options.get("repository_url"):
+        launch = options.setdefault("launch_buttons", {})
+        for provider in ("binderhub_url", "jupyterhub_url", "colab_url", "jupyterlite_url"):
+            launch[provider] = ""
+
+
 def setup(app):
+    app.connect("config-inited", launch_only_what_is_configured)
+    app.add_role("rnnlab-wheel", WheelRole())
+    app.add_directive("rnnlab-install", InstallDirective)
+    app.connect("build-finished", build_wheel)
     app.connect("html-page-context", default_to_system_mode)
     # Last, after every other extension has added its scripts for the page.
     app.connect("html-page-context", without_duplicate_scripts, priority=900)

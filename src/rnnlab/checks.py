@@ -2,8 +2,13 @@
 
 Every check raises :class:`CheckFailed` (an ``AssertionError``, so nbgrader
 counts the cell as failed) whose message says *what* is wrong (which output or
-gradient), *by how much*, and *where to look* (a hint written for that
-quantity). Messages never contain a solution.
+gradient), *where to look* (a hint written for that quantity, right after the
+first line) and *by how much*. Messages never contain a solution, name
+quantities as the assignment's API does, report every wrong output of a
+function (not just the first), print a hint shared by several quantities once,
+and keep every line within 80 columns (what ``nbgrader validate`` shows in
+full). A backward step is checked against the learner's own forward step, so
+when that forward step is wrong, the backward check says so first.
 
 The two workhorses are :func:`check_forward` and :func:`check_backward`; the
 smaller assertions they are built from are public too, so that later
@@ -19,8 +24,10 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
+import os
 import textwrap
 import traceback
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -35,8 +42,59 @@ RTOL = 1e-7
 ATOL = 1e-9
 
 
+#: The widest line a message may have: JupyterLab's Validate button (``nbgrader
+#: validate``) cuts longer ones.
+WIDTH = 80
+
+
+def fit(text: str, width: int = WIDTH) -> str:
+    """``text`` with every line longer than ``width`` wrapped, continuation lines indented."""
+    lines = []
+    for line in text.splitlines() or [""]:
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()))
+        lines += textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent + "  ",
+                               break_on_hyphens=False) or [line[:width]]
+    return "\n".join(lines)
+
+
 class CheckFailed(AssertionError):
-    """A check of a learner's function failed; the message says what, by how much, and a hint."""
+    """A check of a learner's function failed; the message says what, where to look, and by how much.
+
+    Every line of the message is wrapped to WIDTH columns.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(fit(str(message)))
+
+
+def failure(headline: str, hints: Sequence[tuple[str, str | None]] = (), details: Sequence[str] = (),
+            shared_hint: str | None = None) -> CheckFailed:
+    """A CheckFailed built the same way everywhere: the headline, then the hints, then the details.
+
+    ``hints`` pairs each wrong quantity with its hint (or None); a hint shared by
+    several quantities is printed once, naming them all. ``shared_hint``, when
+    given, replaces them all (the mistake is in what the quantities share).
+    """
+    lines = [headline]
+    if shared_hint:
+        lines.append(f"Hint: {shared_hint}")
+    else:
+        grouped: dict[str, list[str]] = {}
+        for name, hint in hints:
+            if hint:
+                grouped.setdefault(hint, []).append(name)
+        for hint, names in grouped.items():
+            lines.append(f"Hint: {hint}" if len(hints) == 1 else f"Hint for {_and(names)}: {hint}")
+    lines += [f"  {detail}" for detail in details]
+    return CheckFailed("\n".join(lines))
+
+
+def _and(names: Sequence[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 # ----------------------------------------------------------------------------
@@ -73,9 +131,12 @@ def _copies(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 # Calling the learner's code
 # ----------------------------------------------------------------------------
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
 def call(function: Callable, *args, **kwargs):
     """Call a learner's function; turn any exception into a CheckFailed that shows
-    the learner's own traceback (their code, not the checking code)."""
+    the learner's own traceback (their code: not the checking code, not rnnlab's)."""
     name = getattr(function, "__name__", "the function")
     try:
         return function(*args, **kwargs)
@@ -84,16 +145,30 @@ def call(function: Callable, *args, **kwargs):
             f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
         ) from None
     except Exception as error:  # noqa: BLE001 - any error in learner code is reported, not hidden
+        if getattr(error, "from_grader", False):
+            raise  # a grader's own verdict (a timeout, a crash), not an error in the learner's code
         # A grader that runs the learner's code in another process raises an error
         # carrying the original type, text and frames (kind, text, learner_traceback).
         kind = getattr(error, "kind", type(error).__name__)
         text = getattr(error, "text", error)
         where = getattr(error, "learner_traceback", None)
         if where is None:
-            frames = traceback.extract_tb(error.__traceback__)[1:]  # drop this frame
-            where = "".join(traceback.format_list(frames)).rstrip()
+            where = frames_text(frame for frame in traceback.extract_tb(error.__traceback__)[1:]
+                                if not os.path.abspath(frame.filename).startswith(_PACKAGE + os.sep))
         where = f"\nWhere it happened (most recent call last):\n{where}" if where else ""
         raise CheckFailed(f"{name} raised {kind}: {text}{where}") from None
+
+
+def frames_text(frames) -> str:
+    """Traceback frames, two short lines each: where (file, line, function), and the code,
+    cut to fit WIDTH columns (no column markers: they cannot survive wrapping)."""
+    lines = []
+    for frame in frames:
+        code = (frame.line or "").strip()
+        if len(code) > WIDTH - 4:
+            code = code[:WIDTH - 7] + "..."
+        lines += [f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}', f"    {code}"]
+    return "\n".join(lines)
 
 
 def unpack(name: str, result, count: int, names: Sequence[str]):
@@ -112,16 +187,24 @@ def _on(case: str | None) -> str:
     return f" (on {case})" if case else ""
 
 
+def shape_problem(name: str, value, expected_shape: Sequence[int]) -> str | None:
+    """What is wrong with ``value`` as a float64 array of ``expected_shape``, or None."""
+    expected_shape = tuple(expected_shape)
+    if not isinstance(value, np.ndarray):
+        return f"{name} should be a NumPy array of shape {expected_shape}, got {type(value).__name__}."
+    if value.shape != expected_shape:
+        return (f"{name} has shape {value.shape} but should have shape {expected_shape}: write the shape "
+                "of every term next to it and match them.")
+    if value.dtype != np.float64:
+        return f"{name} has dtype {value.dtype} but should be float64."
+    return None
+
+
 def assert_shape(name: str, value, expected_shape: Sequence[int], case: str | None = None) -> None:
     """``value`` is a float64 array of ``expected_shape``."""
-    if not isinstance(value, np.ndarray):
-        raise CheckFailed(f"{name} should be a NumPy array of shape {tuple(expected_shape)}, "
-                          f"got {type(value).__name__}{_on(case)}.")
-    if value.shape != tuple(expected_shape):
-        raise CheckFailed(f"{name} has shape {value.shape} but should have shape {tuple(expected_shape)}{_on(case)}. "
-                          "Write the shape of every term next to it and match them.")
-    if value.dtype != np.float64:
-        raise CheckFailed(f"{name} has dtype {value.dtype} but should be float64{_on(case)}.")
+    problem = shape_problem(f"{name}{_on(case)}", value, expected_shape)
+    if problem:
+        raise CheckFailed(problem)
 
 
 def wrong_time_steps(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-6) -> str | None:
@@ -141,6 +224,24 @@ def wrong_time_steps(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-
         return None
     right = [t for t in range(actual.shape[1]) if t not in wrong]
     return f"wrong at time steps t = {wrong}, right at t = {right}"
+
+
+def wrong_blocks(actual: np.ndarray, expected: np.ndarray, names: Sequence[str], rtol: float = 1e-5) -> str | None:
+    """For arrays whose last axis holds equal blocks (an LSTM's i, f, o, g), say which blocks differ.
+
+    A bug in one gate's gradient leaves the other blocks right, which names the
+    gate. Returns None when every block or none differs.
+    """
+    if actual.shape != expected.shape or actual.ndim == 0 or actual.shape[-1] % len(names):
+        return None
+    width = actual.shape[-1] // len(names)
+    wrong = [name for k, name in enumerate(names)
+             if not np.allclose(actual[..., k * width:(k + 1) * width], expected[..., k * width:(k + 1) * width],
+                                rtol=rtol, atol=ATOL * 10)]
+    if not wrong or len(wrong) == len(names):
+        return None
+    right = [name for name in names if name not in wrong]
+    return f"wrong in block{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}, right in {', '.join(right)}"
 
 
 def describe_mismatch(actual: np.ndarray, expected: np.ndarray) -> str:
@@ -170,6 +271,19 @@ def describe_mismatch(actual: np.ndarray, expected: np.ndarray) -> str:
     return "every entry is wrong"
 
 
+def value_problem(name: str, actual, expected, rtol: float = RTOL, atol: float = ATOL) -> str | None:
+    """What is wrong with ``actual`` as ``expected`` (shape, dtype, values), or None."""
+    expected = np.asarray(expected, dtype=np.float64)
+    problem = shape_problem(name, actual, expected.shape)
+    if problem or np.allclose(actual, expected, rtol=rtol, atol=atol):
+        return problem
+    difference = np.abs(actual - expected)
+    difference[~np.isfinite(difference)] = np.inf
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(difference)), difference.shape))
+    return (f"{name}: largest difference {difference[worst]:.3g} at index {worst} (expected "
+            f"{expected[worst]:.6g}, got {actual[worst]:.6g}); {describe_mismatch(actual, expected)}.")
+
+
 def assert_close(
     name: str,
     actual,
@@ -180,33 +294,26 @@ def assert_close(
     atol: float = ATOL,
 ) -> None:
     """``actual`` equals ``expected`` (same shape) to ``rtol``/``atol``."""
-    expected = np.asarray(expected, dtype=np.float64)
-    assert_shape(name, actual, expected.shape, case)
-    if np.allclose(actual, expected, rtol=rtol, atol=atol):
-        return
-    difference = np.abs(actual - expected)
-    difference[~np.isfinite(difference)] = np.inf
-    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(difference)), difference.shape))
-    message = (
-        f"{name} is wrong{_on(case)}: the largest difference from the expected value is "
-        f"{difference[worst]:.3g} at index {worst} (expected {expected[worst]:.6g}, got {actual[worst]:.6g}); "
-        f"{describe_mismatch(actual, expected)}."
-    )
-    if hint:
-        message += f"\nHint: {hint}"
-    raise CheckFailed(message)
+    problem = value_problem(name, actual, expected, rtol, atol)
+    if problem:
+        raise failure(f"{name} is wrong{_on(case)}.", [(name, hint)], [problem])
 
 
 def assert_unmodified(function_name: str, before: Mapping, after: Mapping) -> None:
     """Every array in ``after`` still equals its copy in ``before``."""
-    for name, original in before.items():
-        now = after[name]
-        if isinstance(original, np.ndarray) and not np.array_equal(original, now, equal_nan=True):
-            raise CheckFailed(
-                f"{function_name} modified its input {name}. Functions must not change their "
-                "arguments: look for in-place operations such as `+=`, `*=` or slice assignment "
-                "on an input, and work on new arrays instead."
-            )
+    changed = modified(before, after)
+    if changed:
+        raise CheckFailed(
+            f"{function_name} modified its input {_and(changed)}. Functions must not change their "
+            "arguments: look for in-place operations such as `+=`, `*=` or slice assignment "
+            "on an input, and work on new arrays instead."
+        )
+
+
+def modified(before: Mapping, after: Mapping) -> list[str]:
+    """The names whose array in ``after`` no longer equals its copy in ``before``."""
+    return [name for name, original in before.items()
+            if isinstance(original, np.ndarray) and not np.array_equal(original, after[name], equal_nan=True)]
 
 
 def _arrays_in(value) -> list[np.ndarray]:
@@ -220,22 +327,30 @@ def _arrays_in(value) -> list[np.ndarray]:
     return []
 
 
-def _raise_if_gradients_wrong(function_name, comparisons, hints, hint_all_wrong, case) -> None:
-    """Raise a CheckFailed listing every gradient's error, with time-step patterns and hints."""
+def _raise_if_gradients_wrong(function_name, comparisons, hints, hint_all_wrong, case, labels=None,
+                              blocks=None) -> None:
+    """Raise a CheckFailed naming every wrong gradient, hints first, then each gradient's error,
+    and the time steps or blocks where it goes wrong."""
     wrong = [c for c in comparisons if not c.passed]
     if not wrong:
         return
-    message = f"{function_name} fails the gradient check{_on(case)}. {format_report(comparisons)}"
+    label = (labels or {}).get
+    shared = hint_all_wrong if hint_all_wrong and len(wrong) == len(comparisons) > 1 else None
+    details = format_report(comparisons, labels).splitlines()[1:]
     for c in wrong:
         if c.analytic is not None and np.all(np.isfinite(c.analytic)):
             pattern = wrong_time_steps(c.analytic, c.numerical, rtol=1e-5)
             if pattern:
-                message += f"\n{c.name} is {pattern}."
-    if hint_all_wrong and len(wrong) == len(comparisons) > 1:
-        message += f"\nHint: {hint_all_wrong}"
-    else:
-        message += "".join(f"\nHint for {c.name}: {hints[c.name]}" for c in wrong if c.name in hints)
-    raise CheckFailed(message)
+                details.append(f"{label(c.name, c.name)} is {pattern}.")
+            pattern = wrong_blocks(c.analytic, c.numerical, (blocks or {}).get(c.name, ())) \
+                if (blocks or {}).get(c.name) else None
+            if pattern:
+                details.append(f"{label(c.name, c.name)} is {pattern}.")
+    threshold = max(c.threshold for c in comparisons)
+    raise failure(f"{function_name} fails the gradient check{_on(case)}: "
+                  f"{_and([label(c.name, c.name) for c in wrong])} {'is' if len(wrong) == 1 else 'are'} wrong "
+                  f"(relative error above {threshold:.0e}).",
+                  [(label(c.name, c.name), hints.get(c.name)) for c in wrong], details, shared)
 
 
 def assert_number(name: str, value, expected: float, hint: str | None = None, case: str | None = None,
@@ -246,10 +361,8 @@ def assert_number(name: str, value, expected: float, hint: str | None = None, ca
     if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
         raise CheckFailed(f"{name} should be a number, got {type(value).__name__}{_on(case)}.")
     if not np.isclose(float(value), expected, rtol=rtol, atol=atol):
-        message = f"{name} is wrong{_on(case)}: expected {expected:.10g}, got {float(value):.10g}."
-        if hint:
-            message += f"\nHint: {hint}"
-        raise CheckFailed(message)
+        raise failure(f"{name} is wrong{_on(case)}: expected {expected:.10g}, got {float(value):.10g}.",
+                      [(name, hint)])
 
 
 def assert_same_direction(name: str, actual: Sequence[np.ndarray], reference: Sequence[np.ndarray],
@@ -263,10 +376,8 @@ def assert_same_direction(name: str, actual: Sequence[np.ndarray], reference: Se
     cosine = float(a @ r / (np.linalg.norm(a) * np.linalg.norm(r) + 1e-300))
     if not cosine > 1 - 1e-9:
         angle = np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
-        message = f"{name} changed direction{_on(case)}: it is {angle:.3g} degrees away from the original."
-        if hint:
-            message += f"\nHint: {hint}"
-        raise CheckFailed(message)
+        raise failure(f"{name} changed direction{_on(case)}: it is {angle:.3g} degrees away from the original.",
+                      [(name, hint)])
 
 
 def assert_loops_at_most(function: Callable, max_loops: int, what: str) -> None:
@@ -298,17 +409,48 @@ def assert_loops_at_most(function: Callable, max_loops: int, what: str) -> None:
     loops = [node for node in ast.walk(ast.parse(source)) if isinstance(node, (ast.For, ast.While, ast.AsyncFor))]
     if len(loops) > max_loops:
         lines = source.splitlines()
-        shown = "; ".join(f"line {n.lineno}: `{lines[n.lineno - 1].strip()}`" for n in loops)
         allowed = "no loop at all" if max_loops == 0 else f"at most {max_loops} loop(s), over {what}"
-        raise CheckFailed(
-            f"{function.__name__} has {len(loops)} Python loop(s) ({shown}); it should have {allowed}. "
-            "Work on whole arrays: NumPy operations apply to every row of the batch at once."
+        raise failure(
+            f"{function.__name__} has {len(loops)} Python loop(s); it should have {allowed}.",
+            [(function.__name__, "work on whole arrays: NumPy operations apply to every row of the batch at once.")],
+            [f"line {n.lineno}: {lines[n.lineno - 1].strip()}" for n in loops],
         )
 
 
 # ----------------------------------------------------------------------------
 # Whole-function checks
 # ----------------------------------------------------------------------------
+
+#: The last check of each forward function: the first line of its failure, or
+#: absent when it passed. Keyed by the function object (weakly), so a function
+#: the learner redefines starts afresh, and a grader's stand-ins of different
+#: submissions never share a verdict.
+_forward_verdicts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _checked(function: Callable):
+    """The learner's function behind an adapter (``__wrapped__``), for the verdict of its checks."""
+    while getattr(function, "__wrapped__", None) is not None:
+        function = function.__wrapped__
+    return function
+
+
+def _remember(forward: Callable, verdict: str | None) -> None:
+    try:
+        if verdict is None:
+            _forward_verdicts.pop(_checked(forward), None)
+        else:
+            _forward_verdicts[_checked(forward)] = verdict
+    except TypeError:  # an object that cannot be referred to weakly: nothing to remember
+        pass
+
+
+def _forward_verdict(forward: Callable) -> str | None:
+    try:
+        return _forward_verdicts.get(_checked(forward))
+    except TypeError:
+        return None
+
 
 def check_forward(
     forward: Callable,
@@ -318,6 +460,9 @@ def check_forward(
     case: str | None = None,
 ) -> None:
     """Check a forward function that returns ``(*outputs, cache)``.
+
+    Every wrong output is reported, in the order of ``expected``, each with its
+    hint; so is an input the function changed.
 
     Parameters
     ----------
@@ -334,25 +479,64 @@ def check_forward(
     """
     hints = hints or {}
     name = getattr(forward, "__name__", "forward")
-    originals = _copies(inputs)
-    passed = _copies(inputs)
-    result = unpack(name, call(forward, **passed), len(expected) + 1, [*expected, "cache"])
-    for (output_name, want), got in zip(expected.items(), result):
-        assert_close(output_name, got, want, hints.get(output_name), case)
-    assert_unmodified(name, originals, passed)
+    try:
+        originals = _copies(inputs)
+        passed = _copies(inputs)
+        result = unpack(name, call(forward, **passed), len(expected) + 1, [*expected, "cache"])
+        problems = [(output, value_problem(output, got, want)) for (output, want), got in zip(expected.items(), result)]
+        wrong = [(output, problem) for output, problem in problems if problem]
+        if wrong:
+            names = [output for output, _ in wrong]
+            raise failure(f"{name}: {_and(names)} {'is' if len(names) == 1 else 'are'} wrong{_on(case)}.",
+                          [(output, hints.get(output)) for output in names], [problem for _, problem in wrong])
+        assert_unmodified(name, originals, passed)
+    except CheckFailed as error:
+        _remember(forward, first_sentence(str(error)))
+        raise
+    _remember(forward, None)
+
+
+def first_sentence(message: str) -> str:
+    """The first sentence of a (wrapped) message, on one line, without its full stop."""
+    text = " ".join(message.split())
+    end = text.find(". ")
+    return (text if end < 0 else text[:end]).rstrip(".")
+
+
+def parameter_names(function: Callable) -> list[str]:
+    """The names of ``function``'s positional parameters, as its ``def`` gives them (or [])."""
+    source = getattr(function, "__source__", None)  # a grader's stand-in for a function run elsewhere
+    if source:
+        try:
+            definition = ast.parse(textwrap.dedent(source)).body[0]
+            return [a.arg for a in definition.args.posonlyargs + definition.args.args]
+        except (SyntaxError, IndexError, AttributeError):
+            return []
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _forward_first(forward_name: str, backward_name: str, why: str) -> str:
+    return (f"Fix {forward_name} first: {why}. {backward_name} is checked against your {forward_name} "
+            "(the gradient check differentiates it), so it cannot pass until the forward step is right.")
 
 
 def check_backward(
     forward: Callable,
     backward: Callable,
     inputs: Mapping[str, np.ndarray],
-    upstream: Sequence[np.ndarray],
+    upstream: Mapping[str, np.ndarray] | Sequence[np.ndarray],
     gradient_names: Sequence[str],
     expected: Mapping[str, np.ndarray] | None = None,
     hints: Mapping[str, str] | None = None,
     hint_all_wrong: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     case: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    blocks: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Check a backward function against numerical gradients of its forward.
 
@@ -360,7 +544,9 @@ def check_backward(
     gradients go to the learner's backward. Each returned gradient must have the
     shape of its input, agree with the central-difference gradient of the forward
     to a relative error below ``threshold``, and (when given) equal ``expected``.
-    Neither the upstream gradients nor the cache may be modified.
+    Neither the upstream gradients nor the cache may be modified. When the
+    forward itself is wrong (its last check failed, or it changes its inputs),
+    the message says so first.
 
     Parameters
     ----------
@@ -369,8 +555,10 @@ def check_backward(
         ``backward(*upstream, cache) -> gradients``.
     inputs : mapping name -> ndarray
         The forward function's keyword arguments.
-    upstream : sequence of ndarray
-        One upstream gradient per output of ``forward`` (the same shapes).
+    upstream : mapping name -> ndarray, or sequence of ndarray
+        One upstream gradient per output of ``forward`` (the same shapes). In a
+        sequence, each is named after the backward function's parameter it goes
+        to (``dnext_h``), for the messages.
     gradient_names : sequence of str
         Names of the gradients ``backward`` returns, in order; ``"dx"`` is the
         gradient with respect to input ``"x"``.
@@ -383,26 +571,57 @@ def check_backward(
         usually in a factor they all share.
     threshold : float
         Largest relative error accepted in the gradient check.
+    labels : mapping gradient name -> str, optional
+        How the messages name a gradient when its name in ``gradient_names`` is
+        not its name in the assignment's API (``"dh0_1"`` -> ``"dh0s[1]"``).
+    blocks : mapping gradient name -> block names, optional
+        For a gradient whose last axis is made of equal blocks (an LSTM's
+        ``("i", "f", "o", "g")``), the message says which blocks are wrong.
     """
-    hints = hints or {}
+    f_name = getattr(forward, "__name__", "forward")
     b_name = getattr(backward, "__name__", "backward")
-    outputs_and_cache = call(forward, **_copies(inputs))
+    try:
+        _check_backward(forward, backward, inputs, upstream, gradient_names, expected, hints or {},
+                        hint_all_wrong, threshold, case, labels or {}, blocks or {})
+    except CheckFailed as error:
+        verdict = _forward_verdict(forward)
+        if verdict is not None and not str(error).startswith(f"Fix {f_name} first"):
+            raise CheckFailed(_forward_first(f_name, b_name, f"its own check fails ({verdict})")
+                              + f"\n{error}") from None
+        raise
+
+
+def _check_backward(forward, backward, inputs, upstream, gradient_names, expected, hints, hint_all_wrong,
+                    threshold, case, labels, blocks) -> None:
+    f_name = getattr(forward, "__name__", "forward")
+    b_name = getattr(backward, "__name__", "backward")
+    label = labels.get
+    if not isinstance(upstream, Mapping):
+        names = parameter_names(backward)[:len(upstream)]
+        if len(names) < len(upstream):
+            names = [f"upstream gradient {i}" for i in range(len(upstream))]
+        upstream = dict(zip(names, upstream))
+    passed = _copies(inputs)
+    outputs_and_cache = call(forward, **passed)
+    changed = modified(_copies(inputs), passed)
+    if changed:
+        raise CheckFailed(_forward_first(f_name, b_name, f"it modified its input {_and(changed)}"))
     if not isinstance(outputs_and_cache, tuple) or len(outputs_and_cache) != len(upstream) + 1:
-        raise CheckFailed(f"{getattr(forward, '__name__', 'forward')} must return its outputs and a cache; "
-                          "fix it before its backward can be checked.")
+        raise CheckFailed(_forward_first(f_name, b_name, "it must return its outputs and a cache"))
     cache = outputs_and_cache[-1]
-    upstream_copies = [np.array(u, copy=True) for u in upstream]
+    upstream_copies = {name: np.array(u, copy=True) for name, u in upstream.items()}
     cache_before = [np.array(a, copy=True) for a in _arrays_in(cache)]
     cache_snapshot = copy.copy(cache)
 
-    grads = call(backward, *upstream_copies, cache)
-    grads = unpack(b_name, grads, len(gradient_names), gradient_names)
+    grads = call(backward, *upstream_copies.values(), cache)
+    grads = unpack(b_name, grads, len(gradient_names), [label(n, n) for n in gradient_names])
     named = dict(zip(gradient_names, grads))
 
-    for grad_name, grad in named.items():
-        assert_shape(grad_name, grad, np.shape(inputs[grad_name[1:]]), case)
-    assert_unmodified(b_name, {f"upstream gradient {i}": u for i, u in enumerate(upstream)},
-                      {f"upstream gradient {i}": u for i, u in enumerate(upstream_copies)})
+    shapes = [problem for grad_name, grad in named.items()
+              if (problem := shape_problem(label(grad_name, grad_name), grad, np.shape(inputs[grad_name[1:]])))]
+    if shapes:
+        raise failure(f"{b_name} returns gradients of the wrong shape{_on(case)}.", details=shapes)
+    assert_unmodified(b_name, upstream, upstream_copies)
     cache_after = _arrays_in(cache_snapshot)
     if len(cache_after) != len(cache_before) or not all(
         np.array_equal(a, b, equal_nan=True) for a, b in zip(cache_before, cache_after)
@@ -420,12 +639,16 @@ def check_backward(
         weighted_outputs.many = lambda points: [np.concatenate([np.ravel(o) for o in result[:-1]])
                                                 for result in forward.map_dropping_last(points)]
 
-    flat_upstream = np.concatenate([np.ravel(u) for u in upstream])
+    flat_upstream = np.concatenate([np.ravel(u) for u in upstream.values()])
     comparisons = compare_gradients(weighted_outputs, inputs, named, flat_upstream, threshold)
-    _raise_if_gradients_wrong(b_name, comparisons, hints, hint_all_wrong, case)
+    _raise_if_gradients_wrong(b_name, comparisons, hints, hint_all_wrong, case, labels, blocks)
 
-    for grad_name, want in (expected or {}).items():
-        assert_close(grad_name, named[grad_name], want, hints.get(grad_name), case)
+    wrong = [(name, problem) for name, want in (expected or {}).items()
+             if (problem := value_problem(label(name, name), named[name], want))]
+    if wrong:
+        names = [label(name, name) for name, _ in wrong]
+        raise failure(f"{b_name}: {_and(names)} {'is' if len(names) == 1 else 'are'} wrong{_on(case)}.",
+                      [(label(name, name), hints.get(name)) for name, _ in wrong], [problem for _, problem in wrong])
 
 
 def check_loss_gradients(
@@ -453,7 +676,8 @@ def check_loss_gradients(
         The learner's function, named in messages.
     expected_loss, expected_grads : optional
         Values from the reference implementation.
-    hints : mapping gradient name -> str
+    hints : mapping name -> str
+        By the name of the input (``"Wh"``) or ``"loss"``.
     threshold : float
         Largest relative error accepted in the gradient check.
     gradient_check : bool
@@ -473,8 +697,10 @@ def check_loss_gradients(
         raise CheckFailed(f"{function_name} returned no gradient for {', '.join(missing)}{_on(case)}.")
     if expected_loss is not None:
         assert_number("loss", loss, expected_loss, hints.get("loss"), case)
-    for name, grad in grads.items():
-        assert_shape(f"the gradient of {name}", grad, np.shape(inputs[name]), case)
+    shapes = [problem for name, grad in grads.items()
+              if (problem := shape_problem(f"the gradient of {name}", grad, np.shape(inputs[name])))]
+    if shapes:
+        raise failure(f"{function_name} returns gradients of the wrong shape{_on(case)}.", details=shapes)
 
     def loss_only(**point):
         return np.asarray(loss_and_grads(**point)[0], dtype=np.float64)
@@ -482,8 +708,11 @@ def check_loss_gradients(
     comparisons = compare_gradients(loss_only, inputs, {f"d{k}": v for k, v in grads.items()}, None, threshold) \
         if gradient_check else []
     _raise_if_gradients_wrong(function_name, comparisons, {f"d{k}": v for k, v in hints.items()}, hint_all_wrong, case)
-    for name, want in (expected_grads or {}).items():
-        assert_close(f"the gradient of {name}", grads[name], want, hints.get(name), case)
+    wrong = [(f"the gradient of {name}", name, problem) for name, want in (expected_grads or {}).items()
+             if (problem := value_problem(f"the gradient of {name}", grads[name], want))]
+    if wrong:
+        raise failure(f"{function_name}: {_and([n for n, _, _ in wrong])} {'is' if len(wrong) == 1 else 'are'} "
+                      f"wrong{_on(case)}.", [(n, hints.get(name)) for n, name, _ in wrong], [p for _, _, p in wrong])
 
 
 # ----------------------------------------------------------------------------

@@ -139,14 +139,15 @@ class GradientComparison:
     def passed(self) -> bool:
         return self.error <= self.threshold
 
-    def describe(self) -> str:
-        verdict = "ok" if self.passed else "WRONG"
-        text = f"{self.name}: relative error {self.error:.2e} (threshold {self.threshold:.0e}) {verdict}"
-        if not self.passed and np.isfinite(self.error):
-            text += (
-                f"; largest difference at index {self.worst_index}: "
-                f"analytic {self.analytic_value:.6g}, numerical {self.numerical_value:.6g}"
-            )
+    def describe(self, label: str | None = None, width: int = 8) -> str:
+        """One line (two for a failing gradient with a finite error) of a report."""
+        name = f"{label or self.name}:".ljust(width + 1)
+        if self.passed:
+            return f"{name} relative error {self.error:.1e}  ok"
+        text = f"{name} relative error {self.error:.1e}  WRONG"
+        if np.isfinite(self.error):
+            text += (f"\n{' ' * len(name)} worst at index {self.worst_index}: "
+                     f"analytic {self.analytic_value:.6g}, numerical {self.numerical_value:.6g}")
         return text
 
 
@@ -260,8 +261,15 @@ def check_gradients(
     return comparisons
 
 
-def format_report(comparisons: list[GradientComparison]) -> str:
-    """One line per gradient: its relative error, the threshold and a verdict."""
+def format_report(comparisons: list[GradientComparison], labels: Mapping[str, str] | None = None) -> str:
+    """A headline, then a line per gradient (two for a failing one): its relative error and a verdict.
+
+    ``labels`` names a gradient in the report when its name in the comparison
+    is not the one the reader knows.
+    """
+    labels = labels or {}
     failed = sum(not c.passed for c in comparisons)
-    lines = "\n  ".join(c.describe() for c in comparisons)
-    return f"{failed} of {len(comparisons)} gradients fail the check:\n  {lines}"
+    threshold = max((c.threshold for c in comparisons), default=DEFAULT_THRESHOLD)
+    width = max((len(labels.get(c.name, c.name)) for c in comparisons), default=0)
+    lines = [c.describe(labels.get(c.name, c.name), width) for c in comparisons]
+    return f"{failed} of {len(comparisons)} gradients fail the check (threshold {threshold:.0e}):\n" + "\n".join(lines)

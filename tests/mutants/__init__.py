@@ -3,8 +3,8 @@
 Each mutant is a bug that learners really write, expressed as an edit of the
 reference answer (so the catalogue follows the reference when it changes: an
 edit that no longer applies fails loudly). The pipeline tests substitute each
-mutant into a submission, autograde it with nbgrader, and require that it
-loses points.
+mutant into a submission, autograde it, and require that it loses points;
+test_messages runs each against the visible checks alone and reads what they say.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ class Mutant:
     replace: answer cells replaced whole (for cheats such as hard-coded answers).
     must_fail: test cells that must lose points (beyond "the total drops"), where
         it matters which check catches the bug, e.g. bugs only hidden checks can see.
+    trap: test cells whose VISIBLE checks must catch it: a trap the chapter or the
+        notebook names, which the learner must be able to see before grading.
+    fix_forward_first: backward check cells whose message must start by saying that
+        the forward step is wrong (a bug of the forward step only).
     """
 
     name: str
@@ -30,6 +34,8 @@ class Mutant:
     edits: tuple[tuple[str, str, str], ...] = ()
     replace: dict[str, str] = field(default_factory=dict)
     must_fail: tuple[str, ...] = ()
+    trap: tuple[str, ...] = ()
+    fix_forward_first: tuple[str, ...] = ()
 
     def apply(self, answers: dict[str, str]) -> dict[str, str]:
         """The reference answers with this mutant's bug in them."""
@@ -48,3 +54,10 @@ def catalogue(slug: str) -> list[Mutant]:
     from importlib import import_module
 
     return list(import_module(f"mutants.{slug}").MUTANTS)
+
+
+def formulas(slug: str) -> tuple[str, ...]:
+    """Fragments of an assignment's graded equations that no hint or message may print."""
+    from importlib import import_module
+
+    return tuple(import_module(f"mutants.{slug}").FORMULAS)

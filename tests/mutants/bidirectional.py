@@ -4,6 +4,9 @@ from . import Mutant
 
 BI, ST = "birnn_functions", "stacked_functions"
 
+#: Fragments of the graded equations' right-hand sides: no hint or message may print one.
+FORMULAS = ("lengths[n] - 1 - t", "x[n, lengths", "take_along_axis(", "[:, ::-1]")
+
 MUTANTS = [
     Mutant("backward-outputs-left-reversed", "leaves the backward direction's states in reversed time order",
            edits=((BI, "h_b = reverse_within_lengths(h_rev, lengths)", "h_b = h_rev"),)),

@@ -6,6 +6,10 @@ FWD, BWD, LOSS, CLIP, MODEL, TBPTT = (
     "rnn_forward", "rnn_backward", "temporal_softmax_loss", "clip_by_global_norm", "char_rnn_loss", "tbptt_functions",
 )
 
+#: Fragments of the graded equations' right-hand sides: no hint or message may print one.
+FORMULAS = ("probabilities - one-hot", "p - e_y", "max_norm / norm", "old - learning_rate", "sqrt(sum",
+            "h[:, -1].", "one_hot(x, V) ->", "exp(scores - ", "scores.max(")
+
 MUTANTS = [
     # --- rnn_forward / rnn_backward ------------------------------------------
     Mutant("initial-state-from-h-minus-1", "starts from h[:, -1, :] (still zeros) instead of h0: the source notes' bug",
@@ -21,7 +25,7 @@ MUTANTS = [
     # --- temporal_softmax_loss ------------------------------------------------
     Mutant("softmax-overflows", "exponentiates raw scores, overflowing for large ones",
            edits=((LOSS, "shifted = scores - scores.max(axis=2, keepdims=True)", "shifted = scores"),),
-           must_fail=("test_temporal_softmax_loss",)),
+           must_fail=("test_temporal_softmax_loss",), trap=("test_temporal_softmax_loss",)),
     Mutant("loss-averaged-over-time", "divides the loss and its gradient by N*T instead of N",
            edits=((LOSS, "loss = -log_probs[n_index, t_index, y].sum() / N", "loss = -log_probs[n_index, t_index, y].sum() / (N * T)"),
                   (LOSS, "dscores /= N", "dscores /= N * T"))),
@@ -34,6 +38,8 @@ MUTANTS = [
     Mutant("clip-squared-norm", "compares the squared norm with the threshold: the source notes' bug",
            edits=((CLIP, "norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))",
                    "norm = float(sum(np.sum(g * g) for g in grads.values()))"),)),
+    Mutant("clip-compares-squared-norm", "clips when the SQUARED norm exceeds max_norm (the norm itself is right)",
+           edits=((CLIP, "if norm > max_norm", "if norm ** 2 > max_norm"),), trap=("test_clip_by_global_norm",)),
     Mutant("clip-always-rescales", "rescales to max_norm even when the norm is already smaller",
            edits=((CLIP, "scale = max_norm / norm if norm > max_norm else 1.0", "scale = max_norm / norm"),)),
     # --- char_rnn_loss --------------------------------------------------------

@@ -4,6 +4,10 @@ from . import Mutant
 
 SF, SB, F, B = "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward"
 
+#: Fragments of the graded equations' right-hand sides: no hint or message may print one.
+FORMULAS = ("(1 - z) * n + z * prev_h", "tanh(x W_xn", "dnext_h * (1 - z)", "dnext_h * (prev_h - n)",
+            "r * (prev_h", "1 - n**2", "1.0 - n ** 2", "z * (1 - z)", "dan * hn")
+
 MUTANTS = [
     # --- step forward ---------------------------------------------------------
     Mutant("z-and-one-minus-z-swapped", "lets z weight the candidate and 1 - z the old state",
@@ -24,6 +28,10 @@ MUTANTS = [
            must_fail=("test_gru_step_backward_gradients",)),
     Mutant("hidden-candidate-not-gated", "forgets the factor r on the hidden side of the candidate block",
            edits=((SB, "dhn = dan * r", "dhn = dan"),)),
+    Mutant("reset-gradient-without-bhn", "gives the reset gate the gradient of prev_h W_hn alone, without b_hn",
+           edits=((SB, "dr = dan * hn", "dr = dan * (prev_h @ Wh[:, 2 * hn.shape[1]:])"),)),
+    Mutant("candidate-tanh-prime-wrong", "writes the candidate's tanh' as 1 - n instead of 1 - n**2",
+           edits=((SB, "dan = dn * (1.0 - n ** 2)", "dan = dn * (1.0 - n)"),)),
     Mutant("dz-sign-flipped", "writes dz as dnext_h * (n - prev_h)",
            edits=((SB, "dz = dnext_h * (prev_h - n)", "dz = dnext_h * (n - prev_h)"),)),
     Mutant("dbh-equals-dbx", "returns the input-side bias gradient for both biases",

@@ -31,11 +31,18 @@ def sigmoid_prime_of_preactivation(gate: str) -> tuple[str, str, str]:
     return (SB, f"{gate} * (1.0 - {gate})", f"{logit} * (1.0 - {logit})")
 
 
+#: Fragments of the graded equations' right-hand sides: no hint or message may print one.
+FORMULAS = ("o * tanh(next_c)", "f * prev_c + i * g", "s * (1 - s)", "1 - g**2", "dnext_h * o", "1 - tanh(next_c)",
+            "dnext_c +", "= o * ", "tanh_c")
+
 MUTANTS = [
     # --- step forward ---------------------------------------------------------
     Mutant("gates-i-f-swapped", "reads the input and forget gates from each other's block of the 4H pre-activation",
            edits=((SF, "i = sigmoid(a[:, :H])", "i = sigmoid(a[:, H:2 * H])"),
                   (SF, "f = sigmoid(a[:, H:2 * H])", "f = sigmoid(a[:, :H])"))),
+    Mutant("prev-c-changed-in-place", "scales prev_c by the forget gate in place, changing the caller's array",
+           edits=((SF, "next_c = f * prev_c + i * g", "prev_c *= f\n    next_c = prev_c + i * g"),),
+           fix_forward_first=("test_lstm_step_backward_gradients", "test_lstm_step_backward_edge_cases")),
     Mutant("candidate-sigmoid", "squashes the candidate g with a sigmoid instead of tanh",
            edits=((SF, "g = np.tanh(a[:, 3 * H:])", "g = sigmoid(a[:, 3 * H:])"),)),
     Mutant("h-without-tanh-of-c", "outputs o * c instead of o * tanh(c)",

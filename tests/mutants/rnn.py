@@ -13,6 +13,10 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
     return next_h, (x, prev_h, Wx, Wh, next_h)
 '''
 
+#: Fragments of the graded equations' right-hand sides: no hint or message may print one.
+FORMULAS = ("x Wx + prev_h Wh", "x @ Wx", "prev_h @ Wh", "1 - next_h", "1.0 - next_h", "1 - tanh", "Wx.T", "Wh.T",
+            "x.T @", "prev_h.T", "np.tanh(a", "sum(axis=0)")
+
 MUTANTS = [
     # --- forward step ---------------------------------------------------------
     Mutant("forward-no-tanh", "returns the pre-activation: tanh applied to nothing (the source notes' np.tanh(t) slip)",
@@ -23,7 +27,10 @@ MUTANTS = [
            edits=((F, "prev_h @ Wh + b", "prev_h @ Wh"),)),
     Mutant("forward-handmade-tanh", "writes tanh with exponentials, which overflow for large pre-activations",
            edits=((F, "np.tanh(a)", "(np.exp(a) - np.exp(-a)) / (np.exp(a) + np.exp(-a))"),),
-           must_fail=("test_rnn_step_forward_edge_cases",)),
+           must_fail=("test_rnn_step_forward_edge_cases",), trap=("test_rnn_step_forward_edge_cases",)),
+    Mutant("forward-bias-twice", "adds the bias twice (a right backward step then fails against this forward)",
+           edits=((F, "prev_h @ Wh + b", "prev_h @ Wh + b + b"),),
+           fix_forward_first=("test_rnn_step_backward_gradients", "test_rnn_step_backward_edge_cases")),
     Mutant("forward-hard-coded", "hard-codes the visible check's expected values",
            replace={F: HARD_CODED_FORWARD},
            must_fail=("test_rnn_step_forward_values", "test_rnn_step_forward_edge_cases")),
