@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import json
+
 import pytest
 
 from autograder.leaks import find_leaks, secrets, text_files
@@ -62,3 +65,81 @@ def test_is_the_wheel_the_site_serves_free_of_solutions_and_hidden_tests(slug, b
     assert (tmp_path / "rnnlab" / "checks.py").is_file()
     leaks = find_leaks(text_files(tmp_path), secrets(source_notebook(slug)))
     assert not leaks, "\n".join(f"{leak.path.relative_to(tmp_path)}: {leak.what}" for leak in leaks)
+
+
+# -- copies up to renaming ---------------------------------------------------------------
+
+def _graded(slugs=SLUGS):
+    from autograder.near_copies import graded_functions
+
+    return [g for slug in slugs for g in graded_functions(source_notebook(slug))]
+
+
+def _learner_code():
+    """Every piece of code a learner receives: the chapters' cells (hidden ones too: they are in the
+    page's download), the released notebooks, the helper package."""
+    from autograder.near_copies import markdown_cells, notebook_cells, python_module
+
+    candidates = [c for page in sorted((ROOT / "book").glob("*.md")) for c in markdown_cells(page)]
+    candidates += [c for slug in SLUGS for c in notebook_cells(release_notebook(slug))]
+    return candidates + [c for p in sorted((ROOT / "src" / "rnnlab").rglob("*.py")) for c in python_module(p)]
+
+
+def test_is_no_graded_function_copied_with_other_names_into_what_learners_receive():
+    from autograder.near_copies import find_near_copies
+
+    copies = find_near_copies(_learner_code(), _graded())
+    assert not copies, "\n".join(map(str, copies))
+
+
+def test_would_the_renamed_losses_the_chapters_once_printed_be_caught():
+    """char_rnn_loss with its layer swapped and its variables renamed shares no line with the
+    solution, so the text comparison misses it; the structural one must not."""
+    from autograder.leaks import find_leaks
+    from autograder.near_copies import find_near_copies, python_module
+
+    old = ROOT / "tests" / "fixtures" / "near_copies" / "old_chapter_losses.py"
+    assert not find_leaks([old], secrets(source_notebook("bptt")))
+    flagged = {(copy.where, copy.graded) for copy in find_near_copies(python_module(old), _graded(["bptt"]))}
+    assert flagged == {("old_chapter_losses.py, char_lstm_loss()", "bptt: char_rnn_loss"),
+                       ("old_chapter_losses.py, char_gru_loss()", "bptt: char_rnn_loss")}
+
+
+class _RenameEverything(ast.NodeTransformer):
+    """Give every name, attribute, keyword and parameter a new name, and change every number."""
+
+    def visit_Name(self, node):
+        return ast.copy_location(ast.Name(f"renamed_{node.id}", node.ctx), node)
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        node.attr = f"other_{node.attr}"
+        return node
+
+    def visit_arg(self, node):
+        node.arg = f"renamed_{node.arg}"
+        return node
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return ast.copy_location(ast.Constant(node.value + 7), node)
+        return node
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_is_every_graded_function_found_again_after_renaming_everything_in_it(slug):
+    from autograder.near_copies import MIN_TOKENS, copied_share, graded_functions, units
+    from autograder.reference import cell_source
+
+    graded = {g.name: g for g in graded_functions(source_notebook(slug))}
+    notebook = json.loads(source_notebook(slug).read_text(encoding="utf-8"))
+    renamed = {}
+    for cell in (c for c in notebook["cells"] if c["cell_type"] == "code"):
+        for node in ast.parse(cell_source(cell)).body:
+            if isinstance(node, ast.FunctionDef) and node.name in graded:
+                node.name = f"my_{node.name}"
+                renamed[node.name[3:]] = units(ast.parse(ast.unparse(_RenameEverything().visit(node))), "renamed")[0]
+    assert set(renamed) == set(graded)
+    for name, copy in renamed.items():
+        if sum(map(len, graded[name].body)) >= MIN_TOKENS:
+            assert copied_share(list(graded[name].body), list(copy.body)) == 1.0, name
