@@ -10,10 +10,12 @@ checks
     by how much, and where to look.
 data
     The shipped public-domain corpus and text utilities for language models.
+tasks
+    Synthetic tasks that need a long memory (delayed recall).
 diagrams, diagrams_bidirectional
     Matplotlib drawings used by the book (unrolled networks, cells, architectures).
 
 This package never contains a solution to a graded function: learners install it.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"  # keep equal to pyproject.toml
