@@ -1,10 +1,13 @@
 """The drawings of the chapter on bidirectional and stacked RNNs draw without error, with the expected parts."""
 
+import itertools
+
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.text import Text
 
 from rnnlab import diagrams_bidirectional as bd
 from rnnlab.diagrams import COLORS
@@ -28,6 +31,30 @@ def _filled_with(patches, colour) -> int:
     return sum(p.get_facecolor()[:3] == rgb for p in patches)
 
 
+def _positions(ax, text: str) -> list[tuple[float, float]]:
+    """Data coordinates of every text of ``ax`` that is exactly ``text``."""
+    return [t.get_position() for t in ax.texts if t.get_text() == text]
+
+
+def _assert_texts_readable(fig: Figure, pad: float = 1.0) -> None:
+    """No two texts overlap (by more than ``pad`` pixels) and none sticks out of the figure."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    extents = [(t.get_text(), Text.get_window_extent(t, renderer)) for ax in fig.axes
+               for t in list(ax.texts) + [ax.title] if t.get_visible() and t.get_text().strip()]
+    overlapping = [(a, b) for (a, p), (b, q) in itertools.combinations(extents, 2)
+                   if p.x0 + pad < q.x1 and q.x0 + pad < p.x1 and p.y0 + pad < q.y1 and q.y0 + pad < p.y1]
+    assert not overlapping, f"overlapping texts: {overlapping}"
+    page = fig.bbox
+    clipped = [a for a, p in extents if p.x0 < page.x0 or p.y0 < page.y0 or p.x1 > page.x1 or p.y1 > page.y1]
+    assert not clipped, f"texts cut off at the edge of the figure: {clipped}"
+
+
+def _step_names(steps: int) -> list[str]:
+    """The column labels of a drawing over ``steps`` steps: 1, 2, ... and, after an ellipsis, T."""
+    return [str(t) for t in range(1, steps + 1)] if steps <= 3 else [str(t) for t in range(1, steps)] + ["T"]
+
+
 @pytest.mark.parametrize("steps", [1, 3, 5])
 def test_birnn_has_two_directions_and_concatenated_outputs(steps):
     fig = bd.draw_birnn(steps)
@@ -42,24 +69,72 @@ def test_birnn_has_two_directions_and_concatenated_outputs(steps):
     assert _filled_with(boxes, bd.DIRECTION_COLORS["backward"][0]) == steps + 1
     # each output: two halves and an outline
     assert len(_patches(fig, Rectangle)) == 3 * steps
-    # per step: 2 from the input, 2 into the output; 2 recurrent per step after the first; 2 from h0
-    assert len(_patches(fig, FancyArrowPatch)) == 4 * steps + 2 * (steps - 1) + 2
+    # per step: 2 from the input, 2 into the output; 2 recurrent per step after the first; 2 from h0;
+    # with more than three steps, the two recurrent arrows into the last step cross an ellipsis in two pieces
+    assert len(_patches(fig, FancyArrowPatch)) == 4 * steps + 2 * (steps - 1) + 2 + 2 * (steps > 3)
     texts = _texts(fig)
-    assert "$x_{0}$" in texts and f"$x_{{{steps - 1}}}$" in texts
-    assert r"$\overleftarrow{h}_{0}$" in texts
-    assert f"enters at $t = {steps - 1}$" in texts
-    assert any("h[:, t, H:]" in t for t in texts)
+    last = _step_names(steps)[-1]
+    assert "$x_{1}$" in texts and f"$x_{{{last}}}$" in texts
+    assert r"$\overleftarrow{h}_{1}$" in texts
+    assert f"enters at $t = {last}$" in texts
+    assert any("h[:, t-1, H:]" in t for t in texts)
 
 
 def test_birnn_backward_initial_state_feeds_the_last_step():
     fig = bd.draw_birnn(4)
     ax = fig.axes[0]
     boxes = {t.get_text(): (t.get_position()) for t in ax.texts}
-    h0_b, last_backward = boxes["$h_0^b$"], boxes[r"$\overleftarrow{h}_{3}$"]
-    first_backward = boxes[r"$\overleftarrow{h}_{0}$"]
+    h0_b, last_backward = boxes[r"$\overleftarrow{h}_{T+1}$"], boxes[r"$\overleftarrow{h}_{T}$"]
+    first_backward = boxes[r"$\overleftarrow{h}_{1}$"]
     assert h0_b[0] > last_backward[0] > first_backward[0]
-    h0_f, first_forward = boxes["$h_0^f$"], boxes[r"$\overrightarrow{h}_{0}$"]
+    h0_f, first_forward = boxes[r"$\overrightarrow{h}_{0}$"], boxes[r"$\overrightarrow{h}_{1}$"]
     assert h0_f[0] < first_forward[0]
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3])
+def test_birnn_numbers_steps_from_one_and_names_the_initial_states(steps):
+    fig = bd.draw_birnn(steps)
+    ax = fig.axes[0]
+    texts = _texts(fig)
+    # steps 1..T as in the equations, every one drawn
+    for t in range(1, steps + 1):
+        for label in [f"$x_{{{t}}}$", rf"$\overrightarrow{{h}}_{{{t}}}$", rf"$\overleftarrow{{h}}_{{{t}}}$"]:
+            assert label in texts, label
+    assert "$x_{0}$" not in texts and r"$\overleftarrow{h}_{0}$" not in texts
+    assert not _positions(ax, r"$\cdots$")
+    # the initial states: forward h_0 at the left, backward h_{T+1} at the right, entering at the last step
+    assert not any("h_0^" in t for t in texts)
+    (x_h0_f, _), = _positions(ax, r"$\overrightarrow{h}_{0}$")
+    (x_h0_b, _), = _positions(ax, rf"$\overleftarrow{{h}}_{{{steps + 1}}}$")
+    columns = [x for t in range(1, steps + 1) for x, _ in _positions(ax, f"$x_{{{t}}}$")]
+    assert x_h0_f < min(columns) and x_h0_b > max(columns)
+    assert "enters at $t = 1$" in texts and f"enters at $t = {steps}$" in texts
+    assert any("reads $x_1, x_2" in t for t in texts) and any("reads $x_T, x_{T-1}" in t for t in texts)
+    assert any("h[:, t-1, :H]" in t for t in texts)
+    _assert_texts_readable(fig)
+
+
+@pytest.mark.parametrize("steps", [4, 6])
+def test_birnn_sets_the_last_step_apart_with_an_ellipsis(steps):
+    fig = bd.draw_birnn(steps)
+    ax = fig.axes[0]
+    texts = _texts(fig)
+    # columns 1..steps-1, then an ellipsis, then T; the backward initial state is h_{T+1}
+    for row in ["x", r"\overrightarrow{h}", r"\overleftarrow{h}"]:
+        for t in range(1, steps):
+            assert f"${row}_{{{t}}}$" in texts
+        assert f"${row}_{{{steps}}}$" not in texts and f"${row}_{{T}}$" in texts
+    assert r"$\overleftarrow{h}_{T+1}$" in texts and r"$\overrightarrow{h}_{0}$" in texts
+    assert "enters at $t = T$" in texts
+    # one ellipsis per row (inputs, forward, backward, outputs), between column steps-1 and column T
+    ellipses = _positions(ax, r"$\cdots$")
+    assert len(ellipses) == 4
+    (x_before, _), = _positions(ax, f"$x_{{{steps - 1}}}$")
+    (x_last, _), = _positions(ax, "$x_{T}$")
+    assert all(x_before < x < x_last for x, _ in ellipses)
+    (x_h0_b, _), = _positions(ax, r"$\overleftarrow{h}_{T+1}$")
+    assert x_h0_b > x_last
+    _assert_texts_readable(fig)
 
 
 def test_birnn_rejects_zero_steps_and_draws_on_a_given_axes():
@@ -76,12 +151,34 @@ def test_stacked_birnn_has_two_rows_per_layer(layers, steps):
     boxes = _patches(fig, FancyBboxPatch)
     assert len(boxes) == steps + 2 * layers * steps
     assert _filled_with(boxes, bd.DIRECTION_COLORS["backward"][0]) == layers * steps
-    # each layer: 4 arrows per step, 2 recurrent per step after the first
-    assert len(_patches(fig, FancyArrowPatch)) == layers * (4 * steps + 2 * (steps - 1))
+    # each layer: 4 arrows per step, 2 recurrent per step after the first (in two pieces across an ellipsis)
+    assert len(_patches(fig, FancyArrowPatch)) == layers * (4 * steps + 2 * (steps - 1) + 2 * (steps > 3))
     texts = _texts(fig)
     for layer in range(1, layers + 1):
         assert f"layer {layer}" in texts
     assert "outputs" in texts
+
+
+@pytest.mark.parametrize("layers, steps", [(1, 3), (2, 4), (1, 6)])
+def test_stacked_birnn_numbers_steps_from_one(layers, steps):
+    fig = bd.draw_stacked_birnn(layers, steps)
+    ax = fig.axes[0]
+    texts = _texts(fig)
+    names = _step_names(steps)
+    headers = [f"$t = {name}$" for name in names]
+    inputs = [f"$x_{{{name}}}$" for name in names]
+    for label in headers + inputs:
+        assert label in texts, label
+    assert "$t = 0$" not in texts and "$x_{0}$" not in texts
+    # with more than three steps: an ellipsis in every row (inputs, and 3 per layer) before the column of T
+    ellipses = _positions(ax, r"$\cdots$")
+    assert len(ellipses) == (1 + 3 * layers if steps > 3 else 0)
+    if steps > 3:
+        assert f"$t = {steps}$" not in texts
+        (x_before, _), = _positions(ax, inputs[-2])
+        (x_last, _), = _positions(ax, "$t = T$")
+        assert all(x_before < x < x_last for x, _ in ellipses)
+    _assert_texts_readable(fig)
 
 
 def test_stacked_birnn_rejects_empty_stacks():
@@ -107,6 +204,18 @@ def test_padded_batch_marks_the_padding_read_first_only_when_the_row_is_reversed
     assert len(starts[0]) == len(starts[1]) == 3
     assert len(set(starts[0])) == 1
     assert starts[1][0] > starts[1][1] > starts[1][2]
+
+
+def test_padded_batch_says_where_the_backward_initial_state_enters_in_one_based_steps():
+    fig = bd.draw_padded_batch()
+    wrong, right = fig.axes
+    texts = _texts(fig)
+    assert not any("h_0" in t for t in texts)
+    # whole row reversed: at the last column, step T; within lengths: at each sequence's step L_n
+    assert any("backward initial state enters" in t.get_text() and "$t = T$" in t.get_text() for t in wrong.texts)
+    assert any("backward initial state enters" in t.get_text() and "$t = L_n$" in t.get_text()
+               for t in right.texts)
+    _assert_texts_readable(fig)
 
 
 def test_padded_batch_validates_its_input():

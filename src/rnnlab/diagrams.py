@@ -10,8 +10,11 @@ Colours follow one convention throughout the book:
 
 * inputs ``x`` are blue,
 * hidden states ``h`` are orange,
-* outputs ``y`` are green,
-* context vectors and parameters are purple and grey.
+* outputs, the scores :math:`\\hat y`, are green,
+* pre-activations, the sums of products before a nonlinearity (such as
+  :math:`a_t = x_t W_x + h_{t-1} W_h + b`), are yellow,
+* context vectors and the LSTM's cell state are purple, parameters grey,
+* gradients are red.
 
 Only Matplotlib's bundled fonts are used and backgrounds are white, so the
 figures read the same on every machine, printed or on a phone.
@@ -40,23 +43,34 @@ draw_clipping
     Clipping a 2-D gradient by value and by norm.
 draw_char_lm
     A character-level language model on a word, with one-hot inputs and targets.
+draw_sigmoid
+    The logistic sigmoid and its slope (at most 1/4), with tanh for comparison.
 draw_lstm_cell
-    One LSTM step: the cell state running along the top, the four gates and
-    the elementwise operations, optionally with the two backward paths.
+    One LSTM step: the cell state running along the top, the four gates in
+    the order of their blocks (i, f, o, g) and the elementwise operations,
+    optionally with the three backward paths or with one stage highlighted.
+draw_lstm_gate_steps
+    The LSTM step four times, one stage highlighted in each: forget, write,
+    the new cell state, output.
 draw_gru_cell
     One GRU step (reset applied after the hidden-side product, as in cuDNN and
     PyTorch): the hidden state along the top, the update and reset gates, the
     candidate, optionally with the two roads back from h_t to h_{t-1}.
+draw_gru_candidate_forms
+    The GRU's candidate with the reset gate applied after the hidden-side
+    product (this course, PyTorch, cuDNN) and before it (Cho et al. 2014).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.path import Path
 
 __all__ = [
     "COLORS",
@@ -75,8 +89,12 @@ __all__ = [
     "draw_tbptt_windows",
     "draw_clipping",
     "draw_char_lm",
+    "draw_sigmoid",
+    "LSTM_STAGES",
     "draw_lstm_cell",
+    "draw_lstm_gate_steps",
     "draw_gru_cell",
+    "draw_gru_candidate_forms",
 ]
 
 #: Fill colours by role; edges are a darker shade of the same hue.
@@ -85,6 +103,7 @@ COLORS = {
     "hidden": "#fcd9b0",
     "output": "#d3ecc9",
     "context": "#e4d4f0",
+    "preact": "#fbefb0",
     "param": "#e6e6e6",
     "op": "#ffffff",
     "grad": "#c0392b",
@@ -94,6 +113,7 @@ _EDGES = {
     "hidden": "#c05621",
     "output": "#2f855a",
     "context": "#6b46c1",
+    "preact": "#b7791f",
     "param": "#555555",
     "op": "#333333",
 }
@@ -136,7 +156,7 @@ def box(
     """A rounded box centred on ``center``, filled by role ``kind``, labelled ``text``.
 
     ``kind`` is one of the keys of :data:`COLORS` (``"input"``, ``"hidden"``,
-    ``"output"``, ``"context"``, ``"param"``, ``"op"``). Returns the patch, which
+    ``"output"``, ``"preact"``, ``"context"``, ``"param"``, ``"op"``). Returns the patch, which
     :func:`arrow` accepts as an end point.
     """
     x, y = center
@@ -265,17 +285,24 @@ def draw_unrolled_rnn(steps: int = 3, ax: Axes | None = None) -> Figure:
 
     The folded cell has a loop labelled :math:`W_h`; the unrolled network shows
     the same three matrices :math:`W_x, W_h, W_y` at every step, the initial
-    state :math:`h_0`, inputs :math:`x_1\\ldots x_T` and outputs :math:`y_1\\ldots y_T`.
+    state :math:`h_0`, the inputs :math:`x_t`, the states :math:`h_t` and the
+    output scores :math:`\\hat y_t`. Up to three steps are numbered
+    :math:`1, 2, 3`; with more, the columns are numbered :math:`1` to
+    ``steps - 1`` and the last one, :math:`T`, is set apart by an ellipsis
+    :math:`\\cdots` in each row, for the steps not drawn.
     """
     if steps < 1:
         raise ValueError("steps must be at least 1")
-    width = 4.2 + 2.0 * (steps + 1)
+    elided = steps > 3
+    gap = 1.0 if elided else 0.0
+    width = 4.2 + 2.0 * (steps + 1) + gap
     fig, ax = new_canvas(width=min(1.05 * width, 12), height=4.2, xlim=(0, width), ylim=(0.2, 5.0), ax=ax)
+    y_x, y_h, y_y = 1.0, 2.6, 4.2
     # Folded cell.
     fx = 1.2
-    xf = box(ax, (fx, 1.0), r"$x_t$", "input")
-    hf = box(ax, (fx, 2.6), r"$h_t$", "hidden")
-    yf = box(ax, (fx, 4.2), r"$y_t$", "output")
+    xf = box(ax, (fx, y_x), r"$x_t$", "input")
+    hf = box(ax, (fx, y_h), r"$h_t$", "hidden")
+    yf = box(ax, (fx, y_y), r"$\hat y_t$", "output")
     arrow(ax, xf, hf, r"$W_x$", text_offset=(-0.4, 0))
     arrow(ax, hf, yf, r"$W_y$", text_offset=(-0.4, 0))
     loop = FancyArrowPatch(
@@ -288,24 +315,32 @@ def draw_unrolled_rnn(steps: int = 3, ax: Axes | None = None) -> Figure:
         linewidth=1.4,
     )
     ax.add_patch(loop)
-    ax.text(fx + 1.2, 2.6, r"$W_h$", ha="center", va="center", fontsize=_FONT - 1)
-    ax.text(fx + 1.95, 2.6, "=", ha="center", va="center", fontsize=20)
+    ax.text(fx + 1.2, y_h, r"$W_h$", ha="center", va="center", fontsize=_FONT - 1)
+    ax.text(fx + 1.95, y_h, "=", ha="center", va="center", fontsize=20)
     ax.text(fx, 0.35, "folded", ha="center", fontsize=_FONT - 1, style="italic")
     # Unrolled network.
     x0 = fx + 2.9
-    h_prev = box(ax, (x0, 2.6), r"$h_0$", "hidden")
+    h_prev = box(ax, (x0, y_h), r"$h_0$", "hidden")
     for t in range(1, steps + 1):
-        cx = x0 + 2.0 * t
-        last = t == steps and steps > 3
+        last = elided and t == steps
+        cx = x0 + 2.0 * t + (2 * gap if last else 0.0)
         label = "T" if last else str(t)
-        xt = box(ax, (cx, 1.0), rf"$x_{{{label}}}$", "input")
-        ht = box(ax, (cx, 2.6), rf"$h_{{{label}}}$", "hidden")
-        yt = box(ax, (cx, 4.2), rf"$y_{{{label}}}$", "output")
+        xt = box(ax, (cx, y_x), rf"$x_{{{label}}}$", "input")
+        ht = box(ax, (cx, y_h), rf"$h_{{{label}}}$", "hidden")
+        yt = box(ax, (cx, y_y), rf"$\hat y_{{{label}}}$", "output")
         arrow(ax, xt, ht, r"$W_x$", text_offset=(-0.38, 0), fontsize=_FONT - 2)
         arrow(ax, ht, yt, r"$W_y$", text_offset=(-0.38, 0), fontsize=_FONT - 2)
-        arrow(ax, h_prev, ht, r"$W_h$", text_offset=(0, 0.25), fontsize=_FONT - 2)
+        if last:
+            # The steps between the last numbered one and T are not drawn.
+            xe = cx - 1.0 - gap
+            for y in (y_x, y_h, y_y):
+                ax.text(xe, y, r"$\cdots$", ha="center", va="center", fontsize=_FONT + 4)
+            arrow(ax, h_prev, (xe - 0.45, y_h), r"$W_h$", text_offset=(0.22, 0.25), fontsize=_FONT - 2)
+            arrow(ax, (xe + 0.45, y_h), ht, r"$W_h$", text_offset=(0, 0.25), fontsize=_FONT - 2)
+        else:
+            arrow(ax, h_prev, ht, r"$W_h$", text_offset=(0, 0.25), fontsize=_FONT - 2)
         h_prev = ht
-    ax.text(x0 + 1.0 + steps, 0.35, "unrolled over time", ha="center", fontsize=_FONT - 1, style="italic")
+    ax.text((x0 + cx) / 2, 0.35, "unrolled over time", ha="center", fontsize=_FONT - 1, style="italic")
     return fig
 
 
@@ -373,7 +408,7 @@ def draw_architectures() -> Figure:
     ax = axes[5]
     ax.set_title("key", fontsize=_FONT - 1)
     for i, (kind, text) in enumerate(
-        [("output", "output $y$"), ("hidden", "hidden state $h$"), ("input", "input $x$"), ("context", "context vector $c$")]
+        [("output", r"output $\hat y$"), ("hidden", "hidden state $h$"), ("input", "input $x$"), ("context", "context vector $c$")]
     ):
         y = 3.3 - 0.7 * i
         box(ax, (1.6, y), "", kind, 0.62, 0.5)
@@ -492,7 +527,8 @@ def draw_concatenation(D: int = 3, H: int = 4, ax: Axes | None = None) -> Figure
 
     One row ``[x_t, h_{t-1}]`` of length ``D + H`` times the ``(D + H, H)``
     stack of :math:`W_x` (top ``D`` rows) on :math:`W_h` (bottom ``H`` rows)
-    equals one row of length ``H``: the pre-activation minus the bias.
+    equals one row of length ``H``: the pre-activation minus the bias, in the
+    pre-activations' colour (yellow).
     """
     if D < 1 or H < 1:
         raise ValueError("D and H must be positive")
@@ -512,7 +548,7 @@ def draw_concatenation(D: int = 3, H: int = 4, ax: Axes | None = None) -> Figure
     ax.text(xm + H * c / 2, -0.2, f"(D + H, H) = ({D + H}, {H})", fontsize=_FONT - 2, ha="center", va="top")
     xr = xm + H * c + 0.9
     ax.text(xr - 0.45, y_row + c / 2, "=", ha="center", va="center", fontsize=16)
-    matrix_block(ax, (xr, y_row), 1, H, "context", c, r"$a_t - b$")
+    matrix_block(ax, (xr, y_row), 1, H, "preact", c, r"$a_t - b$")
     ax.text(xr + H * c / 2, y_row - 0.35, f"(1, H) = (1, {H})", fontsize=_FONT - 2, ha="center", va="top")
     return fig
 
@@ -522,6 +558,8 @@ def draw_concatenation(D: int = 3, H: int = 4, ax: Axes | None = None) -> Figure
 # --------------------------------------------------------------------------- #
 
 _GRAD_STYLE = dict(color=COLORS["grad"], linestyle="--", linewidth=1.5)
+#: The gradient from h_t into c_t in :func:`draw_lstm_cell`, told apart from the other paths by its dashes.
+_GRAD_H_TO_C_STYLE = dict(color=COLORS["grad"], linestyle="-.", linewidth=1.5)
 
 
 def draw_bptt_graph(steps: int = 4, loss: str = "sum", ax: Axes | None = None) -> Figure:
@@ -531,13 +569,19 @@ def draw_bptt_graph(steps: int = 4, loss: str = "sum", ax: Axes | None = None) -
     edges. With ``loss="sum"`` (many-to-many) every step has an output
     :math:`\\hat y_t` and a loss :math:`L_t`, and :math:`L = \\sum_t L_t`; with
     ``loss="last"`` (many-to-one) only the last step has one, and
-    :math:`L = L_T`. The last step is labelled ``T`` when ``steps > 3``.
+    :math:`L = L_T`. As in :func:`draw_unrolled_rnn`, up to three steps are
+    numbered :math:`1, 2, 3`; with more, the columns are numbered :math:`1` to
+    ``steps - 1`` and the last one, :math:`T`, is set apart by an ellipsis
+    :math:`\\cdots` in each row, for the steps not drawn; the forward edge and
+    the gradient cross it in two pieces.
     """
     if steps < 1:
         raise ValueError("steps must be at least 1")
     if loss not in ("sum", "last"):
         raise ValueError(f"loss must be 'sum' or 'last', got {loss!r}")
-    width = 2.0 * steps + 1.2
+    elided = steps > 3
+    gap = 1.0 if elided else 0.0
+    width = 2.0 * steps + 1.2 + 2 * gap
     fig, ax = new_canvas(width=min(0.95 * width, 11), height=5.0, xlim=(-0.2, width), ylim=(0.2, 6.5), ax=ax)
     grey = "#666666"
     red = COLORS["grad"]
@@ -545,14 +589,28 @@ def draw_bptt_graph(steps: int = 4, loss: str = "sum", ax: Axes | None = None) -
     h_prev = box(ax, (0.6, y_h), r"$h_0$", "hidden", 0.8, 0.55)
     losses = []
     for t in range(1, steps + 1):
-        cx = 0.6 + 2.0 * t
-        label = "T" if (t == steps and steps > 3) else str(t)
+        last = elided and t == steps
+        cx = 0.6 + 2.0 * t + (2 * gap if last else 0.0)
+        label = "T" if last else str(t)
         xt = box(ax, (cx, y_x), rf"$x_{{{label}}}$", "input", 0.8, 0.55)
         ht = box(ax, (cx, y_h), rf"$h_{{{label}}}$", "hidden", 0.8, 0.55)
         arrow(ax, xt, ht, color=grey)
-        arrow(ax, h_prev, ht, color=grey)
-        # gradient back in time, under the forward edge
-        arrow(ax, (cx - 0.42, y_h - 0.2), (cx - 1.58, y_h - 0.2), rad=-0.35, **_GRAD_STYLE)
+        if last:
+            # The steps between the last numbered one and T are not drawn: both the forward edge
+            # and the gradient back in time cross the ellipsis in two pieces.
+            xe = cx - 1.0 - gap
+            rows = (y_x, y_h, y_y, y_l) if loss == "sum" else (y_x, y_h)
+            for y in rows:
+                ax.text(xe, y, r"$\cdots$", ha="center", va="center", fontsize=_FONT + 4)
+            arrow(ax, h_prev, (xe - 0.45, y_h), color=grey)
+            arrow(ax, (xe + 0.45, y_h), ht, color=grey)
+            arrow(ax, (cx - 0.42, y_h - 0.2), (xe + 0.45, y_h - 0.2), rad=-0.35, **_GRAD_STYLE)
+            x_before = h_prev.rnnlab_center[0]
+            arrow(ax, (xe - 0.45, y_h - 0.2), (x_before + 0.42, y_h - 0.2), rad=-0.35, **_GRAD_STYLE)
+        else:
+            arrow(ax, h_prev, ht, color=grey)
+            # gradient back in time, under the forward edge
+            arrow(ax, (cx - 0.42, y_h - 0.2), (cx - 1.58, y_h - 0.2), rad=-0.35, **_GRAD_STYLE)
         if loss == "sum" or t == steps:
             yt = box(ax, (cx, y_y), rf"$\hat y_{{{label}}}$", "output", 0.8, 0.55)
             lt = box(ax, (cx, y_l), rf"$L_{{{label}}}$", "param", 0.8, 0.55)
@@ -563,12 +621,12 @@ def draw_bptt_graph(steps: int = 4, loss: str = "sum", ax: Axes | None = None) -
             losses.append((cx, lt))
         h_prev = ht
     if loss == "sum":
-        total = r"$L = L_1 + L_2 + \cdots$" if steps > 3 else "$L = " + " + ".join(
+        total = r"$L = L_1 + L_2 + \cdots + L_T$" if elided else "$L = " + " + ".join(
             f"L_{t}" for t in range(1, steps + 1)) + "$"
-        ax.text(0.6 + steps + 1.0, 6.15, total, ha="center", va="center", fontsize=_FONT)
+        ax.text((losses[0][0] + losses[-1][0]) / 2, 6.15, total, ha="center", va="center", fontsize=_FONT)
         title = "many-to-many: a loss at every step"
     else:
-        ax.text(losses[0][0], 6.15, r"$L = L_T$" if steps > 3 else f"$L = L_{steps}$", ha="center",
+        ax.text(losses[0][0], 6.15, r"$L = L_T$" if elided else f"$L = L_{steps}$", ha="center",
                 va="center", fontsize=_FONT)
         title = "many-to-one: one loss, at the last step"
     ax.set_title(title, fontsize=_FONT - 1)
@@ -779,90 +837,267 @@ def draw_char_lm(text: str = "hello", vocab: Sequence[str] = ("h", "e", "l", "o"
 
 
 # --------------------------------------------------------------------------- #
+# Gates
+# --------------------------------------------------------------------------- #
+
+
+def draw_sigmoid(ax: Axes | None = None) -> Figure:
+    """The logistic sigmoid :math:`\\sigma(z)` and its slope for :math:`z` in :math:`[-6, 6]`.
+
+    :math:`\\sigma` (dark) takes its values in :math:`(0, 1)`: the two
+    asymptotes are dotted and the range is marked by a bracket. Its slope
+    :math:`\\sigma'(z) = \\sigma(z)\\,(1 - \\sigma(z))` (red, the colour of
+    gradients) is largest at :math:`z = 0`, where it is :math:`1/4`, marked
+    by a dot. :math:`\\tanh` (light grey), with values in :math:`(-1, 1)`, is
+    drawn for comparison. Labelled axes and a legend.
+    """
+    import numpy as np
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.6, 4.6), facecolor="white")
+    else:
+        fig = ax.figure
+    ax.set_facecolor("white")
+    z = np.linspace(-6.0, 6.0, 601)
+    s = 1.0 / (1.0 + np.exp(-z))
+    dark, red = "#333333", COLORS["grad"]
+    ax.axhline(0, color="0.8", lw=0.8, zorder=0)
+    ax.axvline(0, color="0.8", lw=0.8, zorder=0)
+    ax.axhline(1, color=dark, lw=0.9, ls=":", zorder=1)
+    ax.plot(z, s, color=dark, lw=2.2, zorder=2, label=r"$\sigma(z) = 1/(1 + e^{-z})$")
+    ax.plot(z, s * (1.0 - s), color=red, lw=2.0, zorder=2, label=r"$\sigma'(z) = \sigma(z)\,(1 - \sigma(z))$")
+    ax.plot(z, np.tanh(z), color="#b3b3b3", lw=1.6, zorder=1, label=r"$\tanh(z)$, for comparison")
+    # The range (0, 1), as a bracket on the right.
+    ax.annotate("", xy=(5.0, 1.0), xytext=(5.0, 0.0),
+                arrowprops=dict(arrowstyle="<->", color=dark, lw=1.1, shrinkA=0, shrinkB=0))
+    ax.text(5.15, 0.5, "range\n$(0, 1)$", ha="left", va="center", fontsize=_FONT - 2, color=dark)
+    # The largest slope, 1/4 at z = 0.
+    ax.plot([0.0], [0.25], "o", color=red, ms=7, zorder=4, gid="max-slope")
+    ax.annotate(r"largest slope: $\sigma'(0) = 1/4$", xy=(0.0, 0.25), xytext=(1.1, -0.32),
+                ha="left", va="center", fontsize=_FONT - 2, color=red,
+                arrowprops=dict(arrowstyle="-|>", color=red, lw=1.1, shrinkA=2, shrinkB=5))
+    ax.set_xlim(-6.0, 6.0)
+    ax.set_ylim(-1.1, 1.15)
+    ax.set_yticks([-1.0, -0.5, 0.0, 0.25, 0.5, 1.0], labels=["−1", "−0.5", "0", "0.25", "0.5", "1"])
+    ax.set_xlabel("$z$", fontsize=_FONT)
+    ax.set_ylabel("value", fontsize=_FONT)
+    ax.legend(loc="lower right", fontsize=_FONT - 2, frameon=True, framealpha=1.0, edgecolor="0.85")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+# --------------------------------------------------------------------------- #
 # Long short-term memory
 # --------------------------------------------------------------------------- #
 
 
-def draw_lstm_cell(show_gradients: bool = False, ax: Axes | None = None) -> Figure:
+#: The stages of an LSTM step that :func:`draw_lstm_cell` can highlight, in the order of the computation.
+LSTM_STAGES = ("forget", "input", "cell", "output")
+_FADED = 0.16
+
+
+class _Stages:
+    """Remembers which stages the artists drawn inside each ``with stages(...)`` block belong to.
+
+    After the drawing, :meth:`highlight` fades every artist that is not part
+    of the chosen stage. Artists of the stage ``"always"`` are never faded.
+    """
+
+    def __init__(self, ax: Axes):
+        self.ax = ax
+        self.members: list[tuple[object, frozenset[str]]] = []
+
+    @contextmanager
+    def __call__(self, *stages: str):
+        before = set(self.ax.get_children())
+        yield
+        self.members += [(a, frozenset(stages)) for a in self.ax.get_children() if a not in before]
+
+    def highlight(self, stage: str) -> None:
+        for artist, stages in self.members:
+            if stage not in stages and "always" not in stages:
+                artist.set_alpha(_FADED)
+
+
+def _hop(ax: Axes, x: float, y: float, vertical: bool = True, size: float = 0.14) -> None:
+    """A white gap in a line at ``(x, y)``, so that a line crossing it there is seen to pass over it."""
+    xs, ys = ([x, x], [y - size, y + size]) if vertical else ([x - size, x + size], [y, y])
+    ax.plot(xs, ys, color="white", lw=5, solid_capstyle="butt", zorder=1.5)
+
+
+def _route(ax: Axes, points: Sequence[tuple[float, float]], color: str = "#333333", linestyle: str = "-",
+           linewidth: float = 1.4, zorder: float = 1) -> FancyArrowPatch:
+    """An arrow along the broken line through ``points``, its head at the last point (not shortened)."""
+    patch = FancyArrowPatch(path=Path(points), arrowstyle="-|>", mutation_scale=14, color=color,
+                            linewidth=linewidth, linestyle=linestyle, zorder=zorder)
+    ax.add_patch(patch)
+    return patch
+
+
+def draw_lstm_cell(show_gradients: bool = False, ax: Axes | None = None, highlight: str | None = None) -> Figure:
     """One LSTM step, with the cell state running along the top.
 
-    :math:`h_{t-1}` and :math:`x_t` feed four gate layers: the forget gate
-    :math:`f_t`, the input gate :math:`i_t` and the output gate :math:`o_t`
-    (sigmoids) and the candidate :math:`g_t` (a tanh). The cell state (purple)
-    is changed only elementwise: multiplied by :math:`f_t`, then added
-    :math:`i_t \\odot g_t`. The new hidden state is :math:`o_t \\odot \\tanh(c_t)`.
-    Under each gate, what it decides.
+    :math:`h_{t-1}` and :math:`x_t` feed four gate layers, drawn left to right
+    in the order of their blocks in the weights, :math:`i, f, o, g`: the input
+    gate :math:`i_t`, the forget gate :math:`f_t` and the output gate
+    :math:`o_t` (sigmoids) and the candidate :math:`g_t` (a tanh). The cell
+    state (purple) is changed only elementwise: multiplied by :math:`f_t`, then
+    added :math:`i_t \\odot g_t`. The new hidden state is
+    :math:`h_t = o_t \\odot \\tanh(c_t)`. Under each gate, what it decides.
+    Keeping the gates in that order makes two wires cross; a gap in the lower
+    wire shows which passes over.
 
-    With ``show_gradients`` the two backward paths are drawn in dashed red:
-    along the cell state, where the gradient is multiplied elementwise by
-    :math:`f_t` and meets no matrix, and from :math:`h_t` back to
-    :math:`h_{t-1}` through the gates and :math:`W_h`.
+    With ``show_gradients`` the three backward paths are drawn in red and
+    numbered: (1) along the cell state (dashed), where the gradient is
+    multiplied elementwise by :math:`f_t` and meets no matrix; (2) from
+    :math:`h_t` into :math:`c_t` (dash-dotted), through the output gate and
+    the slope of the tanh, :math:`\\partial L/\\partial h_t \\odot o_t \\odot
+    (1 - \\tanh^2 c_t)`, which adds to the gradient of :math:`c_t`; (3) from
+    :math:`h_t` back to :math:`h_{t-1}` (dashed) through the gates and
+    :math:`W_h`.
+
+    ``highlight``, one of :data:`LSTM_STAGES`, fades everything but one stage
+    of the step: ``"forget"`` (the forget gate scaling :math:`c_{t-1}`),
+    ``"input"`` (the input gate and the candidate writing into the cell),
+    ``"cell"`` (the new cell state :math:`c_t`) or ``"output"`` (the output
+    gate producing :math:`h_t` from :math:`\\tanh(c_t)`).
     """
-    fig, ax = new_canvas(width=11, height=6.4 if show_gradients else 5.9, xlim=(-0.6, 14.6),
-                         ylim=(-0.45 if not show_gradients else -1.2, 7.9), ax=ax)
+    if highlight is not None and highlight not in LSTM_STAGES:
+        raise ValueError(f"highlight must be None or one of {LSTM_STAGES}, got {highlight!r}")
+    fig, ax = new_canvas(width=11.8, height=6.5 if show_gradients else 5.8, xlim=(-0.6, 17.2),
+                         ylim=(-1.2, 8.0) if show_gradients else (-0.45, 7.7), ax=ax)
+    _lstm_cell_on(ax, show_gradients, highlight, _FONT, compact=False)
+    return fig
+
+
+def _lstm_cell_on(ax: Axes, show_gradients: bool, highlight: str | None, fs: float, compact: bool) -> None:
+    """Draw the LSTM cell of :func:`draw_lstm_cell` on a prepared canvas, with base font size ``fs``.
+
+    ``compact`` leaves out the notes under the gates and under :math:`h_t`,
+    for the small panels of :func:`draw_lstm_gate_steps`.
+    """
     grey = "#555555"
     cell_edge = _EDGES["context"]
-    y_c, y_mid, y_gate, y_bus = 6.6, 5.0, 3.3, 1.85
-    x_f, x_i, x_g, x_o, x_out = 3.6, 5.7, 7.8, 9.9, 11.6
-    # The cell state: the top line, changed only by elementwise operations.
-    c_prev = box(ax, (0.35, y_c), r"$c_{t-1}$", "context", 1.0, 0.6)
-    c_next = box(ax, (13.5, y_c), r"$c_t$", "context", 0.9, 0.6)
-    forget = op_node(ax, (x_f, y_c), r"$\times$")
-    add = op_node(ax, (x_g, y_c), "+")
+    y_c, y_w, y_tanh, y_o, y_gate, y_bus = 6.6, 5.1, 5.35, 4.2, 3.3, 1.85
+    x_i, x_f, x_o, x_g, x_out, x_end = 3.3, 5.5, 7.7, 9.9, 12.1, 16.0
     wide = dict(color=cell_edge, linewidth=2.6)
-    arrow(ax, c_prev, forget, **wide)
-    arrow(ax, forget, add, **wide)
-    arrow(ax, add, c_next, **wide)
-    ax.text((x_f + x_g) / 2, y_c + 0.42, "cell state", ha="center", fontsize=_FONT - 2, color=cell_edge,
-            style="italic")
+    stage = _Stages(ax)
+    # The cell state: the top line, changed only by elementwise operations.
+    with stage("forget"):
+        c_prev = box(ax, (0.35, y_c), r"$c_{t-1}$", "context", 1.0, 0.6, fontsize=fs)
+    with stage("forget", "cell"):
+        forget = op_node(ax, (x_f, y_c), r"$\times$", fontsize=fs)
+    with stage("forget"):
+        arrow(ax, c_prev, forget, **wide)
+    with stage("input", "cell"):
+        add = op_node(ax, (x_g, y_c), "+", fontsize=fs)
+    with stage("cell", "output"):
+        c_next = box(ax, (x_end, y_c), r"$c_t$", "context", 0.9, 0.6, fontsize=fs)
+    with stage("cell"):
+        arrow(ax, forget, add, **wide)
+        ax.text((x_f + x_g) / 2, y_c + 0.42, "cell state", ha="center", fontsize=fs - 2, color=cell_edge,
+                style="italic")
+        ax.text((x_f + x_g) / 2, y_c - 0.55, r"$c_t = f_t \odot c_{t-1} + i_t \odot g_t$", ha="center",
+                va="center", fontsize=fs - 2)
+    with stage("cell", "output"):
+        arrow(ax, add, c_next, **wide)
     # The inputs: h_{t-1} and x_t on a common bus under the gates.
-    h_prev = box(ax, (0.35, y_bus), r"$h_{t-1}$", "hidden", 1.0, 0.6)
-    x_in = box(ax, (1.95, 0.35), r"$x_t$", "input", 0.8, 0.6)
-    ax.plot([0.85, x_o], [y_bus, y_bus], color=grey, lw=1.4, zorder=1)
-    ax.plot([1.95, 1.95], [0.65, y_bus], color=grey, lw=1.4, zorder=1)
-    ax.add_patch(Circle((1.95, y_bus), 0.07, color=grey, zorder=2))
+    with stage("forget", "input", "output"):
+        box(ax, (0.35, y_bus), r"$h_{t-1}$", "hidden", 1.0, 0.6, fontsize=fs)
+        box(ax, (1.95, 0.35), r"$x_t$", "input", 0.8, 0.6, fontsize=fs)
+        ax.plot([0.85, x_g], [y_bus, y_bus], color=grey, lw=1.4, zorder=1)
+        ax.plot([1.95, 1.95], [0.65, y_bus], color=grey, lw=1.4, zorder=1)
+        ax.add_patch(Circle((1.95, y_bus), 0.07, color=grey, zorder=2))
+    # The four gate layers, in the order of their blocks: i, f, o, g.
     gates = {}
-    for name, cx, symbol, decides in [
-        ("f", x_f, r"$\sigma$", "forget gate:\nwhat to erase"),
-        ("i", x_i, r"$\sigma$", "input gate:\nhow much to write"),
-        ("g", x_g, r"$\tanh$", "candidate:\nwhat to write"),
-        ("o", x_o, r"$\sigma$", "output gate:\nwhat to show"),
+    for name, cx, symbol, decides, part in [
+        ("i", x_i, r"$\sigma$", "input gate:\nhow much to write", "input"),
+        ("f", x_f, r"$\sigma$", "forget gate:\nwhat to erase", "forget"),
+        ("o", x_o, r"$\sigma$", "output gate:\nwhat to show", "output"),
+        ("g", x_g, r"$\tanh$", "candidate:\nwhat to write", "input"),
     ]:
-        gates[name] = box(ax, (cx, y_gate), symbol, "param", 0.9, 0.6, fontsize=_FONT - 1)
-        arrow(ax, (cx, y_bus), gates[name], color=grey)
-        ax.text(cx, y_bus - 0.3, decides, ha="center", va="top", fontsize=_FONT - 3, color="#333333")
+        with stage(part):
+            gates[name] = box(ax, (cx, y_gate), symbol, "param", 0.9, 0.6, fontsize=fs - 1)
+            arrow(ax, (cx, y_bus), gates[name], color=grey)
+            ax.text(cx - 0.12, y_gate + 0.52, f"${name}_t$", ha="right", va="center", fontsize=fs - 1,
+                    color=grey)
+            if not compact:
+                ax.text(cx, y_bus - 0.3, decides, ha="center", va="top", fontsize=fs - 3, color="#333333")
+    with stage("always"):
+        _hop(ax, x_f, y_w)  # the input gate's wire passes over the forget gate's
+        _hop(ax, x_g, y_o)  # the output gate's wire passes over the candidate's
     # Forget: multiply the old cell state by f_t.
-    arrow(ax, gates["f"], forget, r"$f_t$", color=grey, text_offset=(-0.3, 0.0))
+    with stage("forget"):
+        arrow(ax, gates["f"], forget, color=grey)
     # Write: add i_t * g_t.
-    write = op_node(ax, (x_g, y_mid), r"$\times$")
-    arrow(ax, gates["g"], write, r"$g_t$", color=grey, text_offset=(0.3, -0.1))
-    arrow(ax, gates["i"], write, r"$i_t$", color=grey, text_offset=(-0.25, 0.2))
-    arrow(ax, write, add, color=grey)
+    with stage("input", "cell"):
+        write = op_node(ax, (x_g, y_w), r"$\times$", fontsize=fs)
+    with stage("input"):
+        arrow(ax, gates["g"], write, color=grey)
+        _route(ax, [(x_i, y_gate + 0.32), (x_i, y_w), (x_g - 0.31, y_w)], color=grey, zorder=1.6)
+    with stage("input", "cell"):
+        arrow(ax, write, add, color=grey)
     # Show: h_t = o_t * tanh(c_t).
-    ax.plot([x_out, x_out], [y_c, y_mid + 0.3], color=cell_edge, lw=1.6, zorder=1)
-    ax.add_patch(Circle((x_out, y_c), 0.07, color=cell_edge, zorder=2))
-    squash = op_node(ax, (x_out, y_mid), "tanh", radius=0.36, fontsize=_FONT - 2)
-    show = op_node(ax, (x_out, y_gate), r"$\times$")
-    arrow(ax, squash, show, color=grey)
-    arrow(ax, gates["o"], show, r"$o_t$", color=grey, text_offset=(0.0, 0.25))
-    h_next = box(ax, (13.5, y_gate), r"$h_t$", "hidden", 0.9, 0.6)
-    arrow(ax, show, h_next, color=grey)
-    ax.text(13.5, y_gate - 0.45, "to the output\nand to step $t+1$", ha="center", va="top", fontsize=_FONT - 3)
-    ax.text(x_out + 0.5, y_mid, r"$h_t = o_t \odot \tanh(c_t)$", ha="left", va="center",
-            fontsize=_FONT - 2)
-    ax.text(x_g + 0.4, y_c - 0.55, r"$c_t = f_t \odot c_{t-1} + i_t \odot g_t$", ha="left", va="center",
-            fontsize=_FONT - 2)
+    with stage("output"):
+        ax.plot([x_out, x_out], [y_c, y_tanh + 0.38], color=cell_edge, lw=1.6, zorder=1)
+        ax.add_patch(Circle((x_out, y_c), 0.07, color=cell_edge, zorder=2))
+        squash = op_node(ax, (x_out, y_tanh), "tanh", radius=0.38, fontsize=fs - 3)
+        show = op_node(ax, (x_out, y_o), r"$\times$", fontsize=fs)
+        arrow(ax, squash, show, color=grey)
+        _route(ax, [(x_o, y_gate + 0.32), (x_o, y_o), (x_out - 0.31, y_o)], color=grey, zorder=1.6)
+        h_next = box(ax, (x_end, y_o), r"$h_t$", "hidden", 0.9, 0.6, fontsize=fs)
+        arrow(ax, show, h_next, color=grey)
+        ax.text(x_out + 0.4, y_o - 0.42, r"$h_t = o_t \odot \tanh(c_t)$", ha="left", va="center",
+                fontsize=fs - 2)
+        if not compact:
+            ax.text(x_end, y_o - 0.45, "to the output\nand to step $t+1$", ha="center", va="top",
+                    fontsize=fs - 3)
     if show_gradients:
         red = COLORS["grad"]
-        arrow(ax, (13.0, y_c + 0.75), (0.9, y_c + 0.75), **_GRAD_STYLE)
-        ax.text(6.9, y_c + 1.05, r"along the cell state, $c_{t-1}$ receives $\partial L/\partial c_t \odot f_t$: "
-                "elementwise, no matrix",
-                ha="center", va="center", color=red, fontsize=_FONT - 2)
-        ax.plot([13.5, 13.5, -0.05], [y_gate - 1.15, -0.4, -0.4], color=red, lw=1.5, ls="--", zorder=1)
-        arrow(ax, (-0.05, -0.4), (-0.05, y_bus - 0.32), **_GRAD_STYLE)
-        ax.text(6.9, -0.8, r"through $h$: $\partial L/\partial h_{t-1} = \delta_t W_h^\top$, "
-                r"a product with a matrix and the gates' slopes",
-                ha="center", va="center", color=red, fontsize=_FONT - 2)
+        with stage("always"):
+            # (1) along the cell state
+            arrow(ax, (x_end - 0.5, y_c + 0.75), (0.9, y_c + 0.75), **_GRAD_STYLE)
+            ax.text(7.7, y_c + 1.05, r"(1) along the cell state, $c_{t-1}$ receives "
+                    r"$\partial L/\partial c_t \odot f_t$: elementwise, no matrix",
+                    ha="center", va="center", color=red, fontsize=fs - 2)
+            # (2) from h_t into c_t, back through the output gate and the tanh
+            x2, y2 = x_out + 0.55, y_o + 0.45
+            _route(ax, [(x_end - 0.5, y2), (x2, y2), (x2, y_c - 0.2)], **_GRAD_H_TO_C_STYLE)
+            ax.text(x2 + 0.2, (y2 + y_c) / 2 + 0.05,
+                    "(2) from $h_t$ into $c_t$, through $o_t$\nand the tanh's slope, adding to "
+                    r"$\partial L/\partial c_t$:" "\n" r"$\partial L/\partial h_t \odot o_t \odot (1 - \tanh^2 c_t)$",
+                    ha="left", va="center", color=red, fontsize=fs - 2, linespacing=1.35)
+            # (3) from h_t back to h_{t-1}, through the gates and W_h
+            _route(ax, [(x_end, y_o - 1.25), (x_end, -0.4), (-0.05, -0.4), (-0.05, y_bus - 0.34)], **_GRAD_STYLE)
+            ax.text(7.7, -0.8, r"(3) through $h$: $\partial L/\partial h_{t-1} = \delta_t W_h^\top$, "
+                    r"a product with a matrix and the gates' slopes",
+                    ha="center", va="center", color=red, fontsize=fs - 2)
+    if highlight is not None:
+        stage.highlight(highlight)
+
+
+def draw_lstm_gate_steps() -> Figure:
+    """The LSTM step of :func:`draw_lstm_cell` four times, in a 2 by 2 grid, one stage highlighted in each.
+
+    (a) the forget gate scaling :math:`c_{t-1}`; (b) the input gate and the
+    candidate writing :math:`i_t \\odot g_t` into the cell; (c) the new cell
+    state :math:`c_t = f_t \\odot c_{t-1} + i_t \\odot g_t`; (d) the output
+    gate producing :math:`h_t = o_t \\odot \\tanh(c_t)`. The rest of the cell is
+    faded. Returns a Figure with four Axes.
+    """
+    fig, axes = plt.subplots(2, 2, figsize=(14, 7.2), facecolor="white")
+    titles = [
+        "(a) the forget gate scales $c_{t-1}$",
+        "(b) the input gate and the candidate write",
+        "(c) the new cell state $c_t$",
+        "(d) the output gate shows $\\tanh(c_t)$ as $h_t$",
+    ]
+    for ax, part, title in zip(axes.ravel(), LSTM_STAGES, titles):
+        new_canvas(ax=ax, xlim=(-0.6, 17.0), ylim=(-0.1, 7.3))
+        _lstm_cell_on(ax, False, part, _FONT - 1, compact=True)
+        ax.set_title(title, fontsize=_FONT)
+    fig.tight_layout()
     return fig
 
 
@@ -967,4 +1202,78 @@ def draw_gru_cell(show_gradients: bool = False, ax: Axes | None = None) -> Figur
         arrow(ax, (-0.35, -1.0), (-0.35, y_top - 0.35), **_GRAD_STYLE)
         ax.text(7.6, -1.25, r"through $r$, $z$, $n$: $\partial L/\partial h_{t-1}$ gets products with "
                 r"$W_h^\top$ and the gates' slopes", ha="center", va="center", color=red, fontsize=_FONT - 2)
+    return fig
+
+
+def draw_gru_candidate_forms() -> Figure:
+    """The GRU's candidate :math:`n_t` in its two forms, as two small computation graphs side by side.
+
+    Left, the form of this course, PyTorch and cuDNN: the reset gate is applied
+    *after* the hidden-side product, :math:`n_t = \\tanh(x_t W_{xn} + b_{xn} +
+    r_t \\odot (h_{t-1} W_{hn} + b_{hn}))`. Right, the form of Cho et al. (2014):
+    it is applied *before*, :math:`n_t = \\tanh(x_t W_{xn} + (r_t \\odot
+    h_{t-1}) W_{hn} + b_n)`, with one bias. Matrix products are circles marked
+    :math:`\\times`, elementwise products :math:`\\odot`; the reset gate's value
+    :math:`r_t` is a white box. In each panel a shaded, dashed frame highlights
+    the hidden side, where the two differ, with its formula under it. Returns a Figure with
+    two Axes.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), facecolor="white")
+    grey = "#555555"
+    y_h, y_x, y_top, y_sum = 4.2, 1.4, 5.35, 2.8
+    x_1, x_2, x_3, x_sum, x_tanh, x_n = 2.2, 3.6, 5.0, 6.7, 8.0, 9.4
+    panels = [
+        (axes[0], "after", "reset after the product\n(this course, PyTorch, cuDNN)",
+         r"$r_t \odot (h_{t-1} W_{hn} + b_{hn})$",
+         r"$n_t = \tanh(x_t W_{xn} + b_{xn} + r_t \odot (h_{t-1} W_{hn} + b_{hn}))$"),
+        (axes[1], "before", "reset before the product\n(Cho et al. 2014)",
+         r"$(r_t \odot h_{t-1})\, W_{hn}$",
+         r"$n_t = \tanh(x_t W_{xn} + (r_t \odot h_{t-1})\, W_{hn} + b_n)$"),
+    ]
+    for ax, form, title, hidden_side, formula in panels:
+        new_canvas(ax=ax, xlim=(-0.1, 10.2), ylim=(-0.75, 6.0))
+        ax.set_title(title, fontsize=_FONT - 1)
+        h_prev = box(ax, (0.5, y_h), r"$h_{t-1}$", "hidden", 0.9, 0.55, fontsize=_FONT - 1)
+        x_in = box(ax, (0.5, y_x), r"$x_t$", "input", 0.9, 0.55, fontsize=_FONT - 1)
+        # The hidden side: where the two forms differ.
+        if form == "after":
+            steps = [(x_1, r"$\times$", r"$W_{hn}$", "param"), (x_2, "+", r"$b_{hn}$", "param"),
+                     (x_3, r"$\odot$", r"$r_t$", "op")]
+        else:
+            steps = [(x_1, r"$\odot$", r"$r_t$", "op"), (x_2, r"$\times$", r"$W_{hn}$", "param")]
+        prev = h_prev
+        for cx, symbol, operand, kind in steps:
+            node = op_node(ax, (cx, y_h), symbol)
+            arrow(ax, prev, node, color=grey)
+            arrow(ax, box(ax, (cx, y_top), operand, kind, 0.85, 0.5, fontsize=_FONT - 2), node, color=grey)
+            prev = node
+        right = steps[-1][0] + 0.55
+        frame = FancyBboxPatch((x_1 - 0.55, y_h - 0.5), right - x_1 + 0.55, y_top - y_h + 0.85,
+                               boxstyle="round,pad=0.02,rounding_size=0.15", facecolor="#f4f4f4",
+                               edgecolor="#333333", linestyle="--", linewidth=1.3, zorder=0)
+        ax.add_patch(frame)
+        ax.text((x_1 - 0.55 + right) / 2, y_h - 0.78, hidden_side, ha="center", va="center",
+                fontsize=_FONT - 1)
+        # The input side and the sum.
+        total = op_node(ax, (x_sum, y_sum), "+")
+        arrow(ax, prev, total, color=grey)
+        product = op_node(ax, (x_1, y_x), r"$\times$")
+        arrow(ax, x_in, product, color=grey)
+        arrow(ax, box(ax, (x_1, y_x - 1.1), r"$W_{xn}$", "param", 0.85, 0.5, fontsize=_FONT - 2), product,
+              color=grey)
+        if form == "after":
+            bias = op_node(ax, (x_2, y_x), "+")
+            arrow(ax, product, bias, color=grey)
+            arrow(ax, box(ax, (x_2, y_x - 1.1), r"$b_{xn}$", "param", 0.85, 0.5, fontsize=_FONT - 2), bias,
+                  color=grey)
+            arrow(ax, bias, total, color=grey)
+        else:
+            arrow(ax, product, total, color=grey)
+            arrow(ax, box(ax, (x_sum, y_x - 0.3), r"$b_n$", "param", 0.85, 0.5, fontsize=_FONT - 2), total,
+                  color=grey)
+        squash = op_node(ax, (x_tanh, y_sum), "tanh", radius=0.36, fontsize=_FONT - 2)
+        arrow(ax, total, squash, color=grey)
+        arrow(ax, squash, box(ax, (x_n, y_sum), r"$n_t$", "hidden", 0.8, 0.55, fontsize=_FONT - 1), color=grey)
+        ax.text(5.05, -0.45, formula, ha="center", va="center", fontsize=_FONT - 2)
+    fig.tight_layout()
     return fig
