@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -70,3 +71,45 @@ def test_does_each_chapter_open_with_what_you_will_learn_and_close_with_hidden_a
     questions = html[html.index('id="check-yourself"'):]
     dropdowns = re.findall(r'class="[^"]*\bdropdown\b[^"]*\badmonition\b|class="[^"]*\badmonition\b[^"]*\bdropdown\b', questions)
     assert len(dropdowns) >= 3, "check-yourself questions with answers hidden in dropdowns"
+
+
+#: Words about how this repository is built, tested or graded. A reader learns RNNs and should
+#: never meet them; a chapter may still link its assignment and say what the assignment asks.
+COURSE_INTERNALS = re.compile(
+    r"hidden (?:tests?|checks?)|test suite|fixtures?\b|solutions/|\bautograder\b|nbgrader|pytest|mutants?\b"
+    r"|source notes|reference implementations?|(?:code|cell)s? (?:is |are )?not shown|\btests/", re.I)
+
+
+def reader_pages() -> list[str]:
+    """Every page of the book that teaches. *Get started* is left out on purpose: it is the learner's
+    guide to the course's tools, where nbgrader's Validate button and its checks belong."""
+    return [f for f in toc_files() if f.startswith("book/") and f != "book/get-started"]
+
+
+def course_internals(html_page: str) -> list[str]:
+    """The internal words in a page's visible text (tags stripped, so markup cannot split a word)."""
+    from autograder.leaks import normalise
+
+    text = normalise(html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", "", html_page, flags=re.S))))
+    return [f"{m.group(0)!r} in ...{text[max(0, m.start() - 40):m.end() + 40]}..." for m in COURSE_INTERNALS.finditer(text)]
+
+
+@pytest.mark.parametrize("page", reader_pages())
+def test_does_no_reader_page_mention_how_the_course_is_built_or_graded(page, built_site):
+    found = course_internals((built_site / f"{page}.html").read_text(encoding="utf-8"))
+    assert not found, f"{page} mentions the course's internals:\n" + "\n".join(found)
+
+
+def test_would_internal_words_be_found_even_split_by_markup():
+    page = '<p>The <em>hidden</em> tests use a <code>fixture</code>; the reference <b>implementation</b> is in ' \
+           '<code>solutions/</code></p><script>var pytest = 1;</script><p>A hidden state, and a test of fit.</p>'
+    found = [hit.split(" in ...")[0] for hit in course_internals(page)]
+    assert found == ["'hidden tests'", "'fixture'", "'reference implementation'", "'solutions/'"]
+
+
+@pytest.mark.parametrize("slug", ["sequences", *SLUGS, "long-range"])
+def test_does_each_chapter_end_with_open_exercises(slug, built_site):
+    page = (built_site / "book" / f"{slug}.html").read_text(encoding="utf-8")
+    assert 'id="exercises"' in page, f"{slug} has no Exercises section"
+    section = page[page.index('id="exercises"'):]
+    assert len(re.findall(r"<li\b", section.split("</section>")[0])) >= 2, f"{slug}: at least two exercises"
