@@ -15,8 +15,17 @@ c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 c.CourseDirectory.course_id = "rnn-from-scratch"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
-# The gradebook lives under autograder/ and is ignored by git (*.db).
+# The gradebook lives under autograder/ and is ignored by git (*.db). For a
+# class graded on a cluster, PostgreSQL: "postgresql://user@host:5432/course"
+# (the password in ~/.pgpass, not here).
 c.CourseDirectory.db_url = "sqlite:///autograder/gradebook.db"
+
+# SQLAlchemy reads postgresql://... as psycopg2's; the course installs psycopg 3,
+# which SQLAlchemy calls postgresql+psycopg://... (autograder.paths.database_url;
+# on nbgrader's own command line, write that form).
+for _scheme in ("postgresql://", "postgres://"):
+    if c.CourseDirectory.db_url.startswith(_scheme):
+        c.CourseDirectory.db_url = "postgresql+psycopg://" + c.CourseDirectory.db_url[len(_scheme):]
 
 # The released notebooks keep their cell ids stable and carry no outputs.
 c.ClearOutput.enabled = True

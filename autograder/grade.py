@@ -21,6 +21,10 @@ A submission the grader itself failed on (its sandbox could not start, its
 grading process kept dying) is reported and left as it was: nothing is
 recorded for it, so a grade from an earlier run stays.
 
+With ``--cluster tcp://HOST:PORT`` the submissions are graded on a Dask
+cluster's workers instead (autograder.cluster): the same results, written by
+this process alone.
+
 Submissions run inside the operating-system boundary of autograder.isolation.
 Where it cannot start, ``grade`` refuses and says how to fix the machine;
 ``--no-isolation`` grades anyway, with a loud warning and a note on every
@@ -33,18 +37,19 @@ import argparse
 import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 from . import isolation
+from .cluster import ClusterUnavailable
 from .gradebook import is_registered, open_gradebook, protect, record, register
-from .paths import DB_HELP, ROOT, SLUGS, gradebook_url
+from .paths import DB_HELP, ROOT, SLUGS, database_url, gradebook_url
 from .plan import GradingPlan, load_plan
 from .results import GRADED, GRADER_ERROR, MISSING, SubmissionResult
-from .runner import Limits, grade_notebook, not_run
+from .runner import Limits, grade_submission, not_run
 
 
 @dataclass(frozen=True)
@@ -82,14 +87,34 @@ def cached_plan(slug: str, course_root: Path) -> GradingPlan:
     return load_plan(slug, course_root)
 
 
-def grade_job(job: Job, limits: Limits, course_root: Path) -> SubmissionResult:
-    """Grade one submission (runs in a worker process)."""
-    plan = cached_plan(job.slug, course_root)
-    if not job.notebook.is_file():
-        found = ", ".join(sorted(p.name for p in job.folder.iterdir())) or "nothing"
-        reason = f"no {job.notebook.name} in submitted/{job.student}/{job.slug}/ (found: {found})"
-        return SubmissionResult(job.student, job.slug, MISSING, not_run(plan, reason), [reason])
-    return grade_notebook(plan, job.notebook, job.student, limits, course_root)
+@dataclass(frozen=True)
+class Task:
+    """Everything grading one submission needs, wherever it runs: no path into the course.
+
+    ``notebook`` is the submitted file's bytes; ``limits.forbidden`` already holds
+    the course directory and the gradebook (autograder.runner.grade_submission).
+    """
+
+    plan: GradingPlan
+    notebook: bytes
+    student: str
+    limits: Limits
+    name: str
+
+    def run(self) -> SubmissionResult:
+        return grade_submission(self.plan, self.notebook, self.student, self.limits, self.name)
+
+
+def make_task(job: Job, limits: Limits, course_root: Path) -> Task:
+    return Task(cached_plan(job.slug, course_root), job.notebook.read_bytes(), job.student, limits, job.notebook.name)
+
+
+def missing_result(job: Job, course_root: Path) -> SubmissionResult:
+    """The result of a submission folder without the assignment's notebook."""
+    found = ", ".join(sorted(p.name for p in job.folder.iterdir())) or "nothing"
+    reason = f"no {job.notebook.name} in submitted/{job.student}/{job.slug}/ (found: {found})"
+    return SubmissionResult(job.student, job.slug, MISSING, not_run(cached_plan(job.slug, course_root), reason),
+                            [reason])
 
 
 def forbidden_paths(db_url: str) -> tuple[Path, ...]:
@@ -99,16 +124,27 @@ def forbidden_paths(db_url: str) -> tuple[Path, ...]:
 
 
 def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int | None = None,
-          limits: Limits = Limits(), progress: bool = True) -> list[SubmissionResult]:
+          limits: Limits = Limits(), progress: bool = True, cluster: str | None = None) -> list[SubmissionResult]:
     """Grade ``jobs`` in parallel; each result is recorded as soon as it arrives.
 
+    On this machine's process pool (``workers`` processes), or, with ``cluster``
+    (a Dask scheduler's address, ``tcp://host:port``), as tasks on that cluster's
+    workers (autograder.cluster). Either way each submission is graded by the
+    same function (``Task.run``) and only this process writes the gradebook and
+    the result files.
+
     Raises IsolationUnavailable (before grading anything) when ``limits``
-    asks for isolation and this machine cannot provide it.
+    asks for isolation and this machine cannot provide it (with ``cluster``,
+    each worker checks its own machine and reports a grader error instead).
     """
     from tqdm import tqdm
 
-    if limits.isolation:
+    if limits.isolation and cluster is None:
         isolation.check()
+    db_url = database_url(db_url)
+    course_root = Path(course_root).resolve()
+    # The course and the gradebook stay out of every submission's reach, on any machine.
+    limits = replace(limits, forbidden=(*limits.forbidden, course_root, *forbidden_paths(db_url)))
     for slug in sorted({job.slug for job in jobs}):
         if not is_registered(db_url, cached_plan(slug, course_root)):
             register(course_root, slug, db_url)
@@ -124,12 +160,26 @@ def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int |
             bar.set_postfix_str(f"{job.student} {job.slug} {result.score:g}/{result.max_score:g}", refresh=False)
             bar.update()
 
-        run_pool(jobs, workers or os.cpu_count() or 1, limits, course_root, done)
+        present = []
+        for job in jobs:
+            if job.notebook.is_file():
+                present.append(job)
+            else:
+                done(job, missing_result(job, course_root))
+        if cluster is None:
+            run_pool(present, workers or os.cpu_count() or 1, limits, course_root, done)
+        else:
+            from .cluster import run_on_cluster
+
+            run_on_cluster(cluster, present, lambda job: make_task(job, limits, course_root), done,
+                           lambda job, reason: grader_error(job, course_root, reason))
     return sorted(results, key=lambda r: (SLUGS.index(r.slug) if r.slug in SLUGS else 99, r.student))
 
 
-#: How often a job is retried when a grading process itself dies (not the
-#: sandbox: the grader's own worker, e.g. killed by the system).
+#: How often a job is tried when the process grading it dies (not the sandbox:
+#: the grader's own worker process, e.g. killed by the system, or a cluster
+#: worker lost). On a cluster, the scheduler counts: start it with
+#: ``distributed.scheduler.allowed-failures`` set to ATTEMPTS - 1 (see README).
 ATTEMPTS = 3
 
 
@@ -139,31 +189,46 @@ def run_pool(jobs: list[Job], workers: int, limits: Limits, course_root: Path, d
     If a grading process dies, the pool breaks: the jobs not finished are
     graded again in a fresh pool, and one that was in flight ATTEMPTS times gets
     a grader-error result with the reason instead of stopping the class; so
-    does a job on which the grader raised.
+    does a job on which the grader raised. At most a few jobs per process are
+    queued at a time, so a large class is never read into memory at once.
     """
     # "spawn": fresh interpreters, never a fork of this process with its database
     # connection and the progress bar's thread.
     context = multiprocessing.get_context("spawn")
     attempts = dict.fromkeys(jobs, 0)
     pending = list(jobs)
+    window = 4 * workers
     while pending:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(grade_job, job, limits, course_root): job for job in pending}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    attempts[job] += 1
-                    if attempts[job] < ATTEMPTS:
-                        continue
-                    result = grader_error(job, course_root, f"the grading process died {ATTEMPTS} times on "
-                                                            "this submission; grade it by hand")
-                except Exception as error:  # noqa: BLE001 - a fault of the grader's: the class goes on
-                    result = grader_error(job, course_root, f"the grader failed on this submission "
-                                                            f"({type(error).__name__}: {error})")
-                pending.remove(job)
-                done(job, result)
+            waiting = list(pending)
+            futures = {}
+            broken = False
+
+            def submit_more() -> None:
+                while waiting and len(futures) < window and not broken:
+                    job = waiting.pop(0)
+                    futures[pool.submit(Task.run, make_task(job, limits, course_root))] = job
+
+            submit_more()
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    job = futures.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        attempts[job] += 1
+                        if attempts[job] < ATTEMPTS:
+                            continue
+                        result = grader_error(job, course_root, f"the grading process died {ATTEMPTS} times "
+                                                                "on this submission; grade it by hand")
+                    except Exception as error:  # noqa: BLE001 - a fault of the grader's: the class goes on
+                        result = grader_error(job, course_root, f"the grader failed on this submission "
+                                                                f"({type(error).__name__}: {error})")
+                    pending.remove(job)
+                    done(job, result)
+                submit_more()
 
 
 def grader_error(job: Job, course_root: Path, reason: str) -> SubmissionResult:
@@ -188,6 +253,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"parallel grading processes (default: the number of cores, here {os.cpu_count()})")
     parser.add_argument("--db", default=None, metavar="URL",
                         help=DB_HELP)
+    parser.add_argument("--cluster", default=None, metavar="ADDRESS",
+                        help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:port) "
+                             "instead of this machine's processes; workers need the course's software and "
+                             "bubblewrap, not the course directory (see README)")
     parser.add_argument("--timeout", type=float, default=Limits.cell_timeout, metavar="SECONDS",
                         help="the most one cell of a submission may run (default: %(default)s)")
     parser.add_argument("--memory", type=int, default=Limits.memory_mb, metavar="MB",
@@ -216,7 +285,11 @@ def run(args: argparse.Namespace) -> int:
                     "solutions/, change the gradebook and start processes. Every result and feedback page "
                     "records this.")
     try:
-        results = grade(jobs, db_url, args.course, args.workers, limits, progress=not args.quiet)
+        results = grade(jobs, db_url, args.course, args.workers, limits, progress=not args.quiet,
+                        cluster=args.cluster)
+    except ClusterUnavailable as error:
+        warn_loudly(f"grade cannot use the cluster: {error}")
+        return 2
     except isolation.IsolationUnavailable as error:
         warn_loudly(f"grade refuses to run submissions without their sandbox: {error}\n"
                     "To grade anyway, without the operating-system boundary, pass --no-isolation.")

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import nbgrader_cli
+from .paths import database_url
 from .plan import GradingPlan
 from .results import SubmissionResult
 
@@ -79,7 +80,7 @@ def open_gradebook(db_url: str):
     scripts = str(Path(sys.executable).parent)
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-    return Gradebook(db_url)
+    return Gradebook(database_url(db_url))
 
 
 #: How many backups of a SQLite gradebook ``protect`` keeps.

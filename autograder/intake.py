@@ -43,20 +43,29 @@ class Intake:
 
 def read_notebook(path: Path) -> dict:
     """The notebook at ``path`` as a dict, or Unreadable with the reason."""
+    return parse_notebook(path.read_bytes(), path.name)
+
+
+def parse_notebook(data: bytes, name: str) -> dict:
+    """A submitted notebook's bytes as a dict, or Unreadable with the reason.
+
+    ``name`` is the file's name, for the messages. Grading takes bytes, not a
+    path, so a job can carry its notebook to a machine that has no course folder.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise Unreadable(f"{path.name} is not a text file ({error.reason} at byte {error.start})") from None
+        raise Unreadable(f"{name} is not a text file ({error.reason} at byte {error.start})") from None
     if not text.strip():
-        raise Unreadable(f"{path.name} is an empty file (0 cells): nothing to grade")
+        raise Unreadable(f"{name} is an empty file (0 cells): nothing to grade")
     try:
         notebook = json.loads(text)
     except json.JSONDecodeError as error:
-        raise Unreadable(f"{path.name} is not valid notebook JSON: {error.msg} at line {error.lineno}, "
+        raise Unreadable(f"{name} is not valid notebook JSON: {error.msg} at line {error.lineno}, "
                          f"column {error.colno}. Was it edited outside Jupyter or saved half-way?") from None
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list) or not all(isinstance(c, dict) and "cell_type" in c for c in cells):
-        raise Unreadable(f"{path.name} is JSON but not a Jupyter notebook (version 4): it has no list of cells")
+        raise Unreadable(f"{name} is JSON but not a Jupyter notebook (version 4): it has no list of cells")
     return notebook
 
 

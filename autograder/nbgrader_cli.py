@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .paths import database_url
+
 
 class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message holds its output."""
@@ -50,7 +52,7 @@ def run(args: list[str], course_root: Path, db_url: str | None = None) -> str:
     """
     command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course_root}"]
     if db_url:
-        command.append(f"--CourseDirectory.db_url={db_url}")
+        command.append(f"--CourseDirectory.db_url={database_url(db_url)}")
     result = subprocess.run(
         command, cwd=course_root, env=environment(), capture_output=True, text=True, check=False
     )

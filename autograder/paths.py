@@ -20,8 +20,22 @@ def release_notebook(slug: str, root: Path = ROOT) -> Path:
 
 
 #: The help text of every command's ``--db`` option.
-DB_HELP = ("gradebook as any SQLAlchemy URL (default: CourseDirectory.db_url of nbgrader_config.py, "
-           "which is SQLite in autograder/gradebook.db)")
+DB_HELP = ("gradebook as any SQLAlchemy URL, e.g. postgresql://user@host/course (default: "
+           "CourseDirectory.db_url of nbgrader_config.py, which is SQLite in autograder/gradebook.db)")
+
+
+def database_url(url: str) -> str:
+    """A gradebook URL with the PostgreSQL driver the course installs named in it.
+
+    SQLAlchemy reads ``postgresql://...`` (and ``postgres://...``) as psycopg2's;
+    the course's environment has psycopg 3, whose SQLAlchemy name is
+    ``postgresql+psycopg://...``. Every other URL (SQLite, or one that names
+    its driver) is returned unchanged.
+    """
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
 
 
 def gradebook_url(root: Path = ROOT) -> str:
@@ -38,7 +52,7 @@ def gradebook_url(root: Path = ROOT) -> str:
     if (root / "nbgrader_config.py").is_file():
         config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
         url = str(config.CourseDirectory.get("db_url", ""))
-    url = url or "sqlite:///autograder/gradebook.db"
+    url = database_url(url or "sqlite:///autograder/gradebook.db")
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url[len(prefix):].startswith("/"):
         url = prefix + str(root / url[len(prefix):])

@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import DB_HELP, ROOT, SLUGS, gradebook_url
+from .paths import DB_HELP, ROOT, SLUGS, database_url, gradebook_url
 
 
 class ReportError(Exception):
@@ -133,6 +133,7 @@ def read_gradebook(db_url: str, slugs: list[str] | None = None) -> Snapshot:
     """Scores of every graded submission of ``slugs`` (default: every assignment with one)."""
     from nbgrader.api import Gradebook  # imported late: nbgrader is an instructor-only dependency
 
+    db_url = database_url(db_url)
     shown = _check_gradebook(db_url)
     # course_id="" keeps nbgrader from inserting a course row: a report only reads.
     with Gradebook(db_url, course_id="") as gb:

@@ -23,10 +23,10 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .intake import Intake, Unreadable, read_notebook, take_in
+from .intake import Intake, Unreadable, parse_notebook, take_in
 from .paths import ROOT
 from .plan import ANSWER, GIVEN, GradingPlan, Step
 from .reference import definitions_only_source
@@ -58,18 +58,25 @@ def not_run(plan: GradingPlan, reason: str) -> list[CellResult]:
     return [CellResult(step.grade_id, 0.0, step.points, NOT_RUN, reason) for step in plan.tests]
 
 
-def grade_notebook(plan: GradingPlan, path: Path, student: str, limits: Limits = Limits(),
-                   course_root: Path = ROOT) -> SubmissionResult:
-    """Grade ``path`` against ``plan``; never raises for anything the submission does."""
+def grade_submission(plan: GradingPlan, notebook: bytes, student: str, limits: Limits = Limits(),
+                     name: str = "") -> SubmissionResult:
+    """Grade one submission: the grading core, the same on every machine.
+
+    Everything it needs travels with the call (the plan, the notebook's bytes,
+    the limits), and it reads nothing of the course directory, so the local
+    process pool (autograder.grade) and a cluster's workers (autograder.cluster)
+    run exactly this function. ``limits.forbidden`` names the paths that must
+    stay out of the submission's reach besides the grader's own installation.
+    Never raises for anything the submission does.
+    """
     started = time.monotonic()
     notes = [] if limits.isolation else [NOT_ISOLATED]
     try:
-        notebook = read_notebook(path)
+        intake = take_in(parse_notebook(notebook, name or f"{plan.slug}.ipynb"), plan)
     except Unreadable as error:
         return SubmissionResult(student, plan.slug, UNREADABLE, not_run(plan, str(error)), [str(error), *notes],
                                 isolated=limits.isolation)
-    intake = take_in(notebook, plan)
-    sandbox = Sandbox(course_root, call_timeout=limits.cell_timeout, memory_mb=limits.memory_mb,
+    sandbox = Sandbox(ROOT, call_timeout=limits.cell_timeout, memory_mb=limits.memory_mb,
                       cpu_seconds=limits.cpu_seconds, forbidden=limits.forbidden, isolation=limits.isolation,
                       audit_hook=limits.audit_hook, tmp_mb=limits.tmp_mb)
     try:

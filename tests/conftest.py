@@ -59,7 +59,21 @@ requires_isolation = pytest.mark.skipif(
     not ISOLATED, reason=f"SANDBOX TESTS SKIPPED, no isolation on this machine: {ISOLATION_PROBLEM}")
 
 
+def servers_problem() -> str | None:
+    """Why this machine cannot run the cluster and PostgreSQL tests (tests/servers.py), or None."""
+    from servers import missing_dask, missing_postgres
+
+    return missing_postgres() or missing_dask() or (None if ISOLATED else f"no sandbox: {ISOLATION_PROBLEM}")
+
+
+SERVERS_PROBLEM = servers_problem()
+
+
 def pytest_configure(config):
+    if SERVERS_PROBLEM:
+        if os.environ.get("COURSE_REQUIRE_SERVERS") == "1":
+            raise pytest.UsageError(f"COURSE_REQUIRE_SERVERS=1 but the cluster tests cannot run: {SERVERS_PROBLEM}")
+        print(f"\n{'!' * 78}\nCLUSTER AND POSTGRESQL TESTS WILL BE SKIPPED: {SERVERS_PROBLEM}\n{'!' * 78}")
     if ISOLATED:
         return
     message = f"submissions cannot be isolated on this machine: {ISOLATION_PROBLEM}"

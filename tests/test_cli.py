@@ -123,3 +123,13 @@ def test_does_grading_without_isolation_warn_and_say_so_in_every_result_and_page
     assert main(["--course", str(course), "feedback", "rnn", "--students", "nobox"]) == 0
     page = (course / "feedback" / "nobox" / "rnn" / "rnn.html").read_text(encoding="utf-8")
     assert "WITHOUT operating-system isolation" in page
+
+
+def test_does_a_plain_postgresql_url_get_the_psycopg_3_driver():
+    """The course installs psycopg 3; SQLAlchemy would read postgresql:// as psycopg2's."""
+    from autograder.paths import database_url
+
+    assert database_url("postgresql://grader@db:5432/course") == "postgresql+psycopg://grader@db:5432/course"
+    assert database_url("postgres://db/course") == "postgresql+psycopg://db/course"
+    for unchanged in ("postgresql+psycopg://db/course", "postgresql+psycopg2://db/course", "sqlite:///a/gradebook.db"):
+        assert database_url(unchanged) == unchanged
