@@ -2,6 +2,7 @@
 """Time the course's grader, with and without its sandbox, against plain ``nbgrader autograde``.
 
     .venv/bin/python benchmarks/bench_grade.py [--mutants 10] [--workers N] [--repeats 2]
+    .venv/bin/python benchmarks/bench_grade.py --cluster [--copies 2]
 
 The class: for every assignment, the reference solution, the untouched release,
 the first ``--mutants`` entries of its mutant catalogue (tests/mutants/) and
@@ -21,6 +22,15 @@ isolation per notebook, the speed-up over plain nbgrader, and checks that every
 check cell of every notebook got the same score from all three (exit status 1
 otherwise). Timings on a shared machine are noisy: compare figures from one run
 with each other.
+
+With ``--cluster``, the same class (``--copies`` times over, 200 notebooks with
+the defaults) is graded instead on a Dask cluster started here on 127.0.0.1
+(tests/servers.py: a scheduler and single-threaded workers), with 1 and then 2
+workers, and on the local process pool with 2 processes, all into SQLite. It
+prints notebooks per second for each, the scale-out (2 workers against 1; the
+goal is 1.7x or more), the cluster's overhead per notebook against the local
+pool with as many processes (goal: 10 % or less), and checks that all three
+gave identical scores.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ from autograder.nbgrader_cli import autograde  # noqa: E402
 from autograder.paths import SLUGS, gradebook_url  # noqa: E402
 from autograder.runner import Limits  # noqa: E402
 from conftest import prepare_class  # noqa: E402  (the test suite's synthetic class)
+from servers import dask_cluster  # noqa: E402  (the test suite's servers on 127.0.0.1)
 
 
 def make_class(course: Path, mutants: int) -> int:
@@ -60,11 +71,54 @@ def cell_scores_plain(course: Path) -> dict:
     return scores
 
 
-def grade_class(course: Path, workers: int, isolated: bool) -> tuple[float, list]:
+def grade_class(course: Path, workers: int, isolated: bool, cluster: str | None = None) -> tuple[float, list]:
     start = time.perf_counter()
     results = grade(find_jobs(course, SLUGS), gradebook_url(course), course, workers, Limits(isolation=isolated),
-                    progress=False)
+                    progress=False, cluster=cluster)
     return time.perf_counter() - start, results
+
+
+def copy_class(course: Path, copies: int) -> int:
+    """Every student's submissions ``copies`` times over (students ``<id>-copy-<k>``); returns the count."""
+    originals = [p for p in (course / "submitted").iterdir() if p.is_dir()]
+    for k in range(2, copies + 1):
+        for folder in originals:
+            shutil.copytree(folder, folder.with_name(f"{folder.name}-copy-{k}"))
+    return len(find_jobs(course, SLUGS))
+
+
+def cluster_main(args) -> int:
+    """The --cluster benchmark: 1 and 2 Dask workers against the local pool, one run."""
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(scratch) / "base"
+        base.mkdir()
+        make_class(base, args.mutants)
+        count = copy_class(base, args.copies)
+        print(f"class: {count} notebooks over {len(SLUGS)} assignments; {os.cpu_count()} cores; all isolated")
+        timings, scores = {}, {}
+        runs = [("local pool, 2 processes", None, 2), ("cluster, 1 worker", 1, None), ("cluster, 2 workers", 2, None)]
+        for label, cluster_workers, pool in runs:
+            course = Path(scratch) / label.replace(" ", "-").replace(",", "")
+            shutil.copytree(base, course)
+            if cluster_workers is None:
+                seconds, results = grade_class(course, pool, True)
+            else:
+                with dask_cluster(workers=cluster_workers, hidden=(course,)) as running:
+                    seconds, results = grade_class(course, 1, True, cluster=running.address)
+            timings[label], scores[label] = seconds, cell_scores(results)
+            print(f"{label:26s} {seconds:7.1f} s  {count / seconds:6.2f} notebooks/s  "
+                  f"({1000 * seconds / count:.0f} ms per notebook)")
+    one, two, local = timings["cluster, 1 worker"], timings["cluster, 2 workers"], timings["local pool, 2 processes"]
+    print(f"scale-out, 2 workers against 1: {one / two:.2f}x (goal: 1.7x or more)")
+    print(f"cluster overhead per notebook against the local pool (2 against 2): {100 * (two / local - 1):+.1f} % "
+          f"({1000 * (two - local) / count:+.0f} ms; goal: 10 % or less)")
+    reference = scores["local pool, 2 processes"]
+    differ = [label for label, got in scores.items() if got != reference]
+    if differ:
+        print(f"scores differ from the local pool's in: {', '.join(differ)}")
+        return 1
+    print(f"scores: identical on all {count} notebooks in all three runs")
+    return 0
 
 
 def cell_scores(results) -> dict:
@@ -76,7 +130,13 @@ def main() -> int:
     parser.add_argument("--mutants", type=int, default=10, help="mutants per assignment (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="grader processes (default: cores)")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each grader configuration (default: %(default)s)")
+    parser.add_argument("--cluster", action="store_true",
+                        help="benchmark grading on a local Dask cluster (1 and 2 workers) instead")
+    parser.add_argument("--copies", type=int, default=2,
+                        help="with --cluster: copies of the class (default: %(default)s, 200 notebooks)")
     args = parser.parse_args()
+    if args.cluster:
+        return cluster_main(args)
     with tempfile.TemporaryDirectory() as scratch:
         plain_course = Path(scratch) / "plain"
         plain_course.mkdir()
