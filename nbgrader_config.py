@@ -1,7 +1,7 @@
 """nbgrader configuration for this course.
 
 The repository root is nbgrader's course directory. nbgrader's default folder
-names are renamed to the course's vocabulary (see ../shared/course-design.md):
+names are renamed to the course's vocabulary (see CONTRIBUTING.md):
 
 * ``solutions/<slug>/<slug>.ipynb`` is nbgrader's *source* (solutions, hidden tests);
 * ``exercises/<slug>/<slug>.ipynb`` is nbgrader's *release* (what learners get).

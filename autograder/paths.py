@@ -1,4 +1,4 @@
-"""Where things live in the course repository (see ../shared/course-design.md)."""
+"""Where things live in the course repository (see CONTRIBUTING.md)."""
 
 from pathlib import Path
 
