@@ -1,53 +1,24 @@
 """The drawings of the chapter on bidirectional and stacked RNNs draw without error, with the expected parts."""
 
-import itertools
-
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
-from matplotlib.text import Text
 
-from rnnlab import diagrams_bidirectional as bd
 from rnnlab.diagrams import COLORS
+from rnnlab.diagrams import bidirectional as bd
+
+from diagram_helpers import _assert_texts_readable, _positions, _render, _texts
 
 
 def _patches(fig: Figure, kind) -> list:
     return [p for ax in fig.axes for p in ax.patches if isinstance(p, kind)]
 
 
-def _texts(fig: Figure) -> list[str]:
-    return [t.get_text() for ax in fig.axes for t in ax.texts]
-
-
-def _render(fig: Figure) -> None:
-    """Draw for real, so that mathtext errors in labels surface here and not in the book."""
-    fig.canvas.draw()
-
-
 def _filled_with(patches, colour) -> int:
     rgb = matplotlib.colors.to_rgb(colour)
     return sum(p.get_facecolor()[:3] == rgb for p in patches)
-
-
-def _positions(ax, text: str) -> list[tuple[float, float]]:
-    """Data coordinates of every text of ``ax`` that is exactly ``text``."""
-    return [t.get_position() for t in ax.texts if t.get_text() == text]
-
-
-def _assert_texts_readable(fig: Figure, pad: float = 1.0) -> None:
-    """No two texts overlap (by more than ``pad`` pixels) and none sticks out of the figure."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    extents = [(t.get_text(), Text.get_window_extent(t, renderer)) for ax in fig.axes
-               for t in list(ax.texts) + [ax.title] if t.get_visible() and t.get_text().strip()]
-    overlapping = [(a, b) for (a, p), (b, q) in itertools.combinations(extents, 2)
-                   if p.x0 + pad < q.x1 and q.x0 + pad < p.x1 and p.y0 + pad < q.y1 and q.y0 + pad < p.y1]
-    assert not overlapping, f"overlapping texts: {overlapping}"
-    page = fig.bbox
-    clipped = [a for a, p in extents if p.x0 < page.x0 or p.y0 < page.y0 or p.x1 > page.x1 or p.y1 > page.y1]
-    assert not clipped, f"texts cut off at the edge of the figure: {clipped}"
 
 
 def _step_names(steps: int) -> list[str]:

@@ -12,8 +12,10 @@ data
     The shipped public-domain corpus and text utilities for language models.
 tasks
     Synthetic tasks that need a long memory (delayed recall).
-diagrams, diagrams_bidirectional
-    Matplotlib drawings used by the book (unrolled networks, cells, architectures).
+diagrams
+    Matplotlib drawings used by the book (unrolled networks, cells, architectures),
+    a package: the shared style in ``diagrams.common``, then one module per
+    chapter, named by its slug (``diagrams.lstm``, ``diagrams.bidirectional``...).
 
 This package never contains a solution to a graded function: learners install it.
 """

@@ -1,6 +1,6 @@
-"""Drawings for the chapter *Bidirectional and stacked RNNs*.
+"""Drawings for the chapter *Bidirectional and stacked RNNs* (``book/bidirectional.md``).
 
-Built from the primitives of :mod:`rnnlab.diagrams` (:func:`~rnnlab.diagrams.new_canvas`,
+Built from the primitives of :mod:`rnnlab.diagrams.common` (:func:`~rnnlab.diagrams.new_canvas`,
 :func:`~rnnlab.diagrams.box`, :func:`~rnnlab.diagrams.arrow`) and drawn in the
 same style: inputs blue, outputs green, white backgrounds, Matplotlib's bundled
 fonts. The two directions of a bidirectional layer get two colours of their own:
@@ -38,7 +38,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
-from .diagrams import COLORS, arrow, box, new_canvas
+from .common import _EDGES, _FONT, COLORS, arrow, box, new_canvas
 
 __all__ = ["DIRECTION_COLORS", "draw_birnn", "draw_stacked_birnn", "draw_padded_batch"]
 
@@ -47,10 +47,7 @@ DIRECTION_COLORS = {
     "forward": ("#fcd9b0", "#c05621"),
     "backward": ("#f8cfe0", "#b83280"),
 }
-_INPUT_EDGE = "#2b6cb0"
-_OUTPUT_EDGE = "#2f855a"
 _GREY = "#555555"
-_FONT = 12
 
 
 def _state_box(ax: Axes, center, text: str, direction: str, width: float = 0.8, height: float = 0.52,
@@ -194,7 +191,7 @@ def draw_birnn(steps: int = 4, ax: Axes | None = None) -> Figure:
     ax.text(0.3, y_f - 0.4, "enters at $t = 1$", ha="center", va="top", fontsize=_FONT - 3)
     ax.text(x_h0_b, y_b - 0.4, f"enters at $t = {last}$", ha="center", va="top", fontsize=_FONT - 3)
     for y, text, color in [
-        (y_x, "inputs", _INPUT_EDGE),
+        (y_x, "inputs", _EDGES["input"]),
         (y_f, "forward RNN\nreads $x_1, x_2, \\ldots$", DIRECTION_COLORS["forward"][1]),
         (y_b, "backward RNN\nreads $x_T, x_{T-1}, \\ldots$", DIRECTION_COLORS["backward"][1]),
         (y_out, "outputs $h_t$,\nconcatenated", "#333333"),
@@ -290,7 +287,7 @@ def draw_padded_batch(sequences: Sequence[Sequence[str]] = (
                 read_first = panel == 0 and not valid
                 ax.add_patch(Rectangle((t * cw + 0.04, y0), cw - 0.08, ch,
                                        facecolor=COLORS["input"] if valid else pad_face,
-                                       edgecolor=bad if read_first else (_INPUT_EDGE if valid else pad_edge),
+                                       edgecolor=bad if read_first else (_EDGES["input"] if valid else pad_edge),
                                        linewidth=2.0 if read_first else 1.0, zorder=1))
                 ax.text(t * cw + cw / 2, y0 + ch / 2, tokens[t] if valid else "pad", ha="center", va="center",
                         fontsize=_FONT - 3, color="#222222" if valid else "#888888", zorder=2)
