@@ -6,7 +6,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Every assignment's slug, in course order. A new assignment is added here.
-SLUGS = ("rnn", "bptt", "lstm", "gru", "bidirectional")
+SLUGS = ("rnn", "bptt", "lstm", "gru", "bidirectional", "seq2seq")
 
 
 def source_notebook(slug: str, root: Path = ROOT) -> Path:

@@ -5,6 +5,11 @@ tests/fixtures/make_pytorch_fixtures.py (PyTorch itself is not needed here).
 Mapping: our W = PyTorch's weight.T; PyTorch's LSTM blocks are (i, f, g, o) and
 ours (i, f, o, g); the RNN and LSTM add PyTorch's two biases into one; the GRU
 keeps both, blocks (r, z, n) in the same order.
+
+The capstone's encoder-decoder is compared with one built from PyTorch's own layers
+(tests/fixtures/make_pytorch_seq2seq_fixture.py): a bidirectional torch.nn.GRU over a packed
+batch, whose h_n is exactly the course's `final`, a GRU decoder with teacher forcing and
+cross_entropy with ignore_index=PAD.
 """
 
 from __future__ import annotations
@@ -83,3 +88,36 @@ def test_does_the_gru_match_torch_nn_gru_with_the_same_blocks_and_two_biases():
         "dbx": (dbx, torch_param("gru", "grad_bias_ih_l0")),
         "dbh": (dbh, torch_param("gru", "grad_bias_hh_l0")),
     })
+
+
+SEQ2SEQ = np.load(Path(__file__).with_name("fixtures") / "pytorch_seq2seq.npz")
+
+
+def seq2seq_params() -> dict[str, np.ndarray]:
+    """The weights PyTorch's encoder-decoder used, already in the course's layout (W = weight.T)."""
+    return {key.removeprefix("param."): SEQ2SEQ[key] for key in SEQ2SEQ.files if key.startswith("param.")}
+
+
+def test_does_the_seq2seq_encoder_match_a_packed_bidirectional_torch_gru():
+    """states and final (forward at each sequence's last real step, backward at step 1) against
+    torch.nn.GRU(bidirectional=True) over a packed batch, and every encoder gradient."""
+    ref = load_reference("seq2seq")
+    params = seq2seq_params()
+    x = params["E_src"][SEQ2SEQ["src"]]
+    states, final, cache = ref.encoder_forward(x, SEQ2SEQ["src_lengths"], params)
+    assert_matches("encoder states", states, SEQ2SEQ["encoder.states"])
+    assert_matches("encoder final", final, SEQ2SEQ["encoder.final"])
+    _, grads = ref.encoder_backward(SEQ2SEQ["encoder.dstates"], SEQ2SEQ["encoder.dfinal"], cache)
+    for name, grad in grads.items():
+        assert_matches(f"encoder d{name}", grad, SEQ2SEQ[f"encoder.grad.{name}"])
+
+
+def test_does_the_seq2seq_loss_match_torch_with_teacher_forcing_and_ignored_padding():
+    """The loss and the gradient of every weight of the whole model against PyTorch's."""
+    ref = load_reference("seq2seq")
+    params = seq2seq_params()
+    loss, grads = ref.seq2seq_loss(params, SEQ2SEQ["src"], SEQ2SEQ["src_lengths"], SEQ2SEQ["tgt"], SEQ2SEQ["tgt_lengths"])
+    assert abs(loss - float(SEQ2SEQ["loss"])) < TOLERANCE, (loss, float(SEQ2SEQ["loss"]))
+    assert set(grads) == set(params)
+    for name, grad in grads.items():
+        assert_matches(f"d{name}", grad, SEQ2SEQ[f"grad.{name}"])

@@ -17,6 +17,7 @@ GRADED = {
     "gru": ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward"],
     "bidirectional": ["reverse_within_lengths", "birnn_forward", "birnn_backward",
                       "stacked_rnn_forward", "stacked_rnn_backward"],
+    "seq2seq": ["encoder_forward", "encoder_backward", "decoder_loss", "seq2seq_loss", "greedy_decode"],
 }
 
 

@@ -1,7 +1,7 @@
 """What each assignment's checks need besides the checks themselves: inputs and hints.
 
 One module per assignment (``rnnlab.assignments.rnn``, ``.bptt``, ``.lstm``,
-``.gru``, ``.bidirectional``) holds
+``.gru``, ``.bidirectional``, ``.seq2seq``) holds
 
 - the input builders its check cells call (``step_inputs``,
   ``saturated_step_inputs``, ...), which learners can call too, to experiment;
