@@ -75,7 +75,7 @@ def link_helper_package() -> None:
 
 
 def book(_args: list[str]) -> None:
-    from autograder.book import build  # standard library only: importable outside .venv
+    from tools.book import build  # standard library only: importable outside .venv
 
     ensure_environment()
     result = build(BIN)
@@ -112,7 +112,7 @@ def warn_without_sandbox() -> None:
 
 
 def test(args: list[str]) -> None:
-    from autograder.book import book_environment
+    from tools.book import book_environment
 
     ensure_environment()
     warn_without_browser()

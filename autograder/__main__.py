@@ -7,7 +7,7 @@ A class goes from an LMS download to grades and feedback in four commands::
     python -m autograder feedback rnn
     python -m autograder report
 
-Each command lives in its own module (autograder/<command>.py), which defines
+Each command lives in its own module (autograder/commands/<command>.py), which defines
 ``configure(parser)`` (its options, each with help text) and ``run(args)``.
 ``python -m autograder <command> --help`` lists the options.
 """
@@ -19,7 +19,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from .paths import ROOT
+from autograder.paths import ROOT
 
 #: Commands in the order an instructor uses them, with a one-line summary.
 COMMANDS = {
@@ -39,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
                            "(default: this repository)")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, summary in COMMANDS.items():
-        module = importlib.import_module(f"autograder.{name}")
+        module = importlib.import_module(f"autograder.commands.{name}")
         sub = commands.add_parser(name, help=summary, description=module.__doc__.split("\n\n")[0])
         module.configure(sub)
         sub.set_defaults(run=module.run)

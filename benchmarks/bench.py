@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.book import build  # noqa: E402
+from tools.book import build  # noqa: E402
 
 EDITED = "book/gru.md"
 #: What the scratch copy needs: the book's configuration, its pages, what they load (the

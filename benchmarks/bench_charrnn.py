@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.reference import load_reference  # noqa: E402
+from autograder.course.reference import load_reference  # noqa: E402
 from rnnlab.data import Vocabulary, load_corpus, stream_windows  # noqa: E402
 
 HIDDEN = 100

@@ -10,7 +10,7 @@ every style of the honest catalogue (tests/honest.py): correct, partly correct
 and broken notebooks, 100 with the defaults. Copies of one scratch course hold
 the same submissions. In the same run:
 
-- the course's grader (``autograder.grade.grade`` over the whole class, with
+- the course's grader (``autograder.commands.grade.grade`` over the whole class, with
   ``--workers`` processes, default: the number of cores), each submission in
   its bubblewrap sandbox, and again without isolation (``--no-isolation``),
   alternating, ``--repeats`` times each; the best time of each counts;
@@ -47,11 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from autograder.grade import find_jobs, grade  # noqa: E402
-from autograder.gradebook import read_scores  # noqa: E402
-from autograder.nbgrader_cli import autograde  # noqa: E402
+from autograder.commands.grade import find_jobs, grade  # noqa: E402
+from autograder.engine.gradebook import read_scores  # noqa: E402
+from autograder.engine.nbgrader_cli import autograde  # noqa: E402
 from autograder.paths import SLUGS, gradebook_url  # noqa: E402
-from autograder.runner import Limits  # noqa: E402
+from autograder.engine.runner import Limits  # noqa: E402
 from conftest import prepare_class  # noqa: E402  (the test suite's synthetic class)
 from servers import dask_cluster  # noqa: E402  (the test suite's servers on 127.0.0.1)
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from autograder.paths import SLUGS, release_notebook, source_notebook  # noqa: E402
-from autograder.plan import load_plan  # noqa: E402
-from autograder.submissions import fill, reference_answers  # noqa: E402
+from autograder.course.plan import load_plan  # noqa: E402
+from autograder.course.submissions import fill, reference_answers  # noqa: E402
 from mutants import catalogue  # noqa: E402
 from notebook_run import run_notebook  # noqa: E402
 

@@ -2,7 +2,7 @@
 class of synthetic submissions (the reference, the untouched release, every
 mutant, the honest catalogue) is autograded once per test session.
 
-Grading runs inside the operating-system sandbox (autograder.isolation) when
+Grading runs inside the operating-system sandbox (autograder.sandbox.isolation) when
 this machine can start it. Where it cannot (no bubblewrap, user namespaces
 disabled), the tests of the sandbox itself are skipped with a loud message and
 the other grading tests run without isolation; with
@@ -31,13 +31,13 @@ def close_figures():
     plt.close("all")
 
 
-from autograder import isolation
-from autograder.grade import find_jobs, grade
+from autograder.sandbox import isolation
+from autograder.commands.grade import find_jobs, grade
 from autograder.paths import SLUGS, gradebook_url, source_notebook
-from autograder.release import generate
-from autograder.results import SubmissionResult
-from autograder.runner import Limits
-from autograder.submissions import fill, reference_answers
+from autograder.commands.release import generate
+from autograder.engine.results import SubmissionResult
+from autograder.engine.runner import Limits
+from autograder.course.submissions import fill, reference_answers
 from honest import STYLES, honest_answers
 from mutants import Mutant, catalogue
 
@@ -168,7 +168,7 @@ def built_site() -> Path:
     import shutil
     import sys
 
-    from autograder.book import build
+    from tools.book import build
     from autograder.paths import ROOT
 
     # Execution reports are written only when a chapter fails; a stale one from an

@@ -18,8 +18,8 @@ import linecache
 import warnings
 from dataclasses import dataclass
 
-from autograder.plan import ANSWER, GIVEN, TEST, GradingPlan
-from autograder.reference import definitions_only_source, nbgrader_meta
+from autograder.course.plan import ANSWER, GIVEN, TEST, GradingPlan
+from autograder.course.reference import definitions_only_source, nbgrader_meta
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder.gradebook import read_scores
-from autograder.grade import find_jobs, grade
+from autograder.engine.gradebook import read_scores
+from autograder.commands.grade import find_jobs, grade
 from autograder.paths import ROOT, gradebook_url, release_notebook, source_notebook
-from autograder.reference import nbgrader_meta
-from autograder.release import generate
-from autograder.results import GRADED, MISSING, UNREADABLE
-from autograder.runner import Limits
-from autograder.submissions import fill, reference_answers
+from autograder.course.reference import nbgrader_meta
+from autograder.commands.release import generate
+from autograder.engine.results import GRADED, MISSING, UNREADABLE
+from autograder.engine.runner import Limits
+from autograder.course.submissions import fill, reference_answers
 from conftest import ISOLATED
 
 pytestmark = pytest.mark.slow
@@ -286,7 +286,7 @@ def test_does_a_dying_kernel_keep_the_points_of_the_cells_graded_before_it(batch
 
 def test_does_regrading_give_the_same_gradebook(batch):
     """Rerunning grade is idempotent: it rewrites the grades it owns and adds no submission."""
-    from autograder.gradebook import open_gradebook
+    from autograder.engine.gradebook import open_gradebook
 
     course, results, stored = batch
     students = ["honest", "os-exit", "edited-test-cells"]

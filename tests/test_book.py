@@ -88,7 +88,7 @@ def reader_pages() -> list[str]:
 
 def course_internals(html_page: str) -> list[str]:
     """The internal words in a page's visible text (tags stripped, so markup cannot split a word)."""
-    from autograder.leaks import normalise
+    from autograder.course.leaks import normalise
 
     text = normalise(html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", "", html_page, flags=re.S))))
     return [f"{m.group(0)!r} in ...{text[max(0, m.start() - 40):m.end() + 40]}..." for m in COURSE_INTERNALS.finditer(text)]

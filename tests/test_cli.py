@@ -15,7 +15,7 @@ import pytest
 
 from autograder.__main__ import main
 from autograder.paths import ROOT, release_notebook, source_notebook
-from autograder.submissions import fill, reference_answers
+from autograder.course.submissions import fill, reference_answers
 from conftest import ISOLATED
 from mutants import catalogue
 
@@ -69,7 +69,7 @@ def test_does_the_whole_class_workflow_run_from_the_command_line(course, tmp_pat
 
 
 def test_does_release_refuse_a_notebook_with_a_hidden_test_or_an_unlocked_check(tmp_path):
-    from autograder.release import problems
+    from autograder.commands.release import problems
 
     leaked = tmp_path / "leaked.ipynb"
     shutil.copy2(source_notebook("rnn"), leaked)  # the source itself: solutions and hidden tests
@@ -96,7 +96,7 @@ def submit(course, student: str) -> None:
 
 
 def test_does_grade_refuse_without_isolation_and_say_how_to_fix_it(course, monkeypatch, capsys):
-    from autograder import isolation
+    from autograder.sandbox import isolation
 
     def unavailable():
         raise isolation.IsolationUnavailable(isolation.missing_bwrap_message())
@@ -113,7 +113,7 @@ def test_does_grade_refuse_without_isolation_and_say_how_to_fix_it(course, monke
 
 
 def test_does_grading_without_isolation_warn_and_say_so_in_every_result_and_page(course, capsys):
-    from autograder.results import SubmissionResult
+    from autograder.engine.results import SubmissionResult
 
     submit(course, "nobox")
     assert main(["--course", str(course), "grade", "rnn", "--quiet", "--students", "nobox", "--no-isolation"]) == 0

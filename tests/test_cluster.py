@@ -25,14 +25,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cluster as cluster_module
-from autograder.gradebook import open_gradebook, read_scores
-from autograder.grade import find_jobs, grade
+from autograder.engine import cluster as cluster_module
+from autograder.engine.gradebook import open_gradebook, read_scores
+from autograder.commands.grade import find_jobs, grade
 from autograder.paths import ROOT, database_url, gradebook_url, source_notebook
-from autograder.release import generate
-from autograder.results import GRADED, GRADER_ERROR, MISSING, UNREADABLE, SubmissionResult
-from autograder.runner import Limits
-from autograder.submissions import fill, reference_answers
+from autograder.commands.release import generate
+from autograder.engine.results import GRADED, GRADER_ERROR, MISSING, UNREADABLE, SubmissionResult
+from autograder.engine.runner import Limits
+from autograder.course.submissions import fill, reference_answers
 from conftest import SERVERS_PROBLEM, mutant_student, write_submission
 from mutants import catalogue
 from servers import dask_cluster, postgres

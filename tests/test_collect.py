@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import collect as collect_module
-from autograder.collect import CollectError, Problem, collect, configure, run
+from autograder.commands import collect as collect_module
+from autograder.commands.collect import CollectError, Problem, collect, configure, run
 from autograder.paths import SLUGS
 
 BLACKBOARD = r"[^/]*_(?P<student_id>[^_/]+)_attempt_(?P<timestamp>[\d-]+)_(?P<file_id>.+)"

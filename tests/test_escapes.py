@@ -17,7 +17,7 @@ course of its own, where a classmate's grade was recorded before. For each:
   hash over the whole catalogue).
 
 The catalogue runs in two configurations: as ``grade`` runs it (the boundary
-of autograder.isolation plus the audit hook), and with the boundary alone (no
+of autograder.sandbox.isolation plus the audit hook), and with the boundary alone (no
 audit hook), to show that what stops each trick is the operating system, not
 Python. ``COURSE_ESCAPE_CONFIGS=hook-alone`` runs it without isolation, to see
 which tricks an audit hook alone lets through (the tests that then fail).
@@ -41,14 +41,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import isolation
-from autograder.grade import find_jobs, grade
-from autograder.gradebook import read_scores
+from autograder.sandbox import isolation
+from autograder.commands.grade import find_jobs, grade
+from autograder.engine.gradebook import read_scores
 from autograder.paths import ROOT, gradebook_url, release_notebook, source_notebook
-from autograder.release import generate
-from autograder.results import GRADED
-from autograder.runner import Limits
-from autograder.submissions import fill, reference_answers
+from autograder.commands.release import generate
+from autograder.engine.results import GRADED
+from autograder.engine.runner import Limits
+from autograder.course.submissions import fill, reference_answers
 from conftest import ISOLATED, requires_isolation
 
 pytestmark = pytest.mark.slow

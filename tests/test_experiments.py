@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import experiments
-from autograder.reference import load_reference
+from tools import experiments
+from autograder.course.reference import load_reference
 from rnnlab.gradcheck import numerical_gradient, relative_error
 from rnnlab.tasks import delayed_recall
 

@@ -6,8 +6,8 @@ import html
 
 import pytest
 
-from autograder.feedback import write_feedback
-from autograder.leaks import find_leaks, secrets
+from autograder.commands.feedback import write_feedback
+from autograder.course.leaks import find_leaks, secrets
 from autograder.paths import SLUGS, source_notebook
 from conftest import REFERENCE, UNTOUCHED, mutant_student
 from mutants import catalogue

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grade import find_jobs, grade
-from autograder.gradebook import open_gradebook, read_scores, record, sqlite_path
+from autograder.commands.grade import find_jobs, grade
+from autograder.engine.gradebook import open_gradebook, read_scores, record, sqlite_path
 from autograder.paths import ROOT, gradebook_url, source_notebook
-from autograder.release import generate
-from autograder.results import GRADED, GRADER_ERROR, CellResult, SubmissionResult
-from autograder.runner import Limits
-from autograder.submissions import fill, reference_answers
+from autograder.commands.release import generate
+from autograder.engine.results import GRADED, GRADER_ERROR, CellResult, SubmissionResult
+from autograder.engine.runner import Limits
+from autograder.course.submissions import fill, reference_answers
 from conftest import ISOLATED, requires_isolation, write_submission
 
 pytestmark = pytest.mark.slow

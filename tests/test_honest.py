@@ -17,7 +17,7 @@ import json
 import pytest
 
 from autograder.paths import SLUGS
-from autograder.plan import load_plan
+from autograder.course.plan import load_plan
 from conftest import honest_student
 from honest import STYLES
 from notebook_run import run_notebook

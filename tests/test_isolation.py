@@ -1,4 +1,4 @@
-"""Does the operating-system boundary alone hold what autograder.isolation promises?
+"""Does the operating-system boundary alone hold what autograder.sandbox.isolation promises?
 
 Every sandbox here runs *without* the audit hook, so what is refused is refused
 by the kernel (namespaces, read-only mounts, seccomp), not by Python. The
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import isolation
+from autograder.sandbox import isolation
 from autograder.paths import ROOT
-from autograder.sandbox import Sandbox, SandboxFailure
+from autograder.sandbox.client import Sandbox, SandboxFailure
 from conftest import requires_isolation
 
 pytestmark = requires_isolation
@@ -140,7 +140,7 @@ def test_does_the_sandbox_die_with_the_grader(tmp_path):
     """Kill the process that started a sandbox busy in an endless loop: nothing of it is left running."""
     marker = tmp_path / "grader-marker"
     marker.mkdir()
-    script = ("import threading, time\nfrom pathlib import Path\nfrom autograder.sandbox import Sandbox\n"
+    script = ("import threading, time\nfrom pathlib import Path\nfrom autograder.sandbox.client import Sandbox\n"
               f"box = Sandbox(Path({str(marker)!r}), call_timeout=600).start()\n"
               "threading.Thread(target=box.run, args=('while True: pass', 'loop'), daemon=True).start()\n"
               "time.sleep(0.5)\nprint('started', flush=True)\ntime.sleep(600)\n")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from autograder.leaks import find_leaks, secrets, text_files
+from autograder.course.leaks import find_leaks, secrets, text_files
 from autograder.paths import ROOT, SLUGS, release_notebook, source_notebook
 
 
@@ -58,7 +58,7 @@ def test_would_a_released_notebook_with_a_hidden_block_be_caught(tmp_path):
 def test_is_the_wheel_the_site_serves_free_of_solutions_and_hidden_tests(slug, built_site, tmp_path):
     import zipfile
 
-    from autograder.links import wheel_name
+    from autograder.course.links import wheel_name
 
     with zipfile.ZipFile(built_site / wheel_name(ROOT)) as wheel:
         wheel.extractall(tmp_path)
@@ -70,7 +70,7 @@ def test_is_the_wheel_the_site_serves_free_of_solutions_and_hidden_tests(slug, b
 # -- copies up to renaming ---------------------------------------------------------------
 
 def _graded(slugs=SLUGS):
-    from autograder.near_copies import graded_functions
+    from autograder.course.near_copies import graded_functions
 
     return [g for slug in slugs for g in graded_functions(source_notebook(slug))]
 
@@ -78,7 +78,7 @@ def _graded(slugs=SLUGS):
 def _learner_code():
     """Every piece of code a learner receives: the chapters' cells (hidden ones too: they are in the
     page's download), the released notebooks, the helper package."""
-    from autograder.near_copies import markdown_cells, notebook_cells, python_module
+    from autograder.course.near_copies import markdown_cells, notebook_cells, python_module
 
     candidates = [c for page in sorted((ROOT / "book").glob("*.md")) for c in markdown_cells(page)]
     candidates += [c for slug in SLUGS for c in notebook_cells(release_notebook(slug))]
@@ -86,7 +86,7 @@ def _learner_code():
 
 
 def test_is_no_graded_function_copied_with_other_names_into_what_learners_receive():
-    from autograder.near_copies import find_near_copies
+    from autograder.course.near_copies import find_near_copies
 
     copies = find_near_copies(_learner_code(), _graded())
     assert not copies, "\n".join(map(str, copies))
@@ -95,8 +95,8 @@ def test_is_no_graded_function_copied_with_other_names_into_what_learners_receiv
 def test_would_the_renamed_losses_the_chapters_once_printed_be_caught():
     """char_rnn_loss with its layer swapped and its variables renamed shares no line with the
     solution, so the text comparison misses it; the structural one must not."""
-    from autograder.leaks import find_leaks
-    from autograder.near_copies import find_near_copies, python_module
+    from autograder.course.leaks import find_leaks
+    from autograder.course.near_copies import find_near_copies, python_module
 
     old = ROOT / "tests" / "fixtures" / "near_copies" / "old_chapter_losses.py"
     assert not find_leaks([old], secrets(source_notebook("bptt")))
@@ -128,8 +128,8 @@ class _RenameEverything(ast.NodeTransformer):
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_is_every_graded_function_found_again_after_renaming_everything_in_it(slug):
-    from autograder.near_copies import MIN_TOKENS, copied_share, graded_functions, units
-    from autograder.reference import cell_source
+    from autograder.course.near_copies import MIN_TOKENS, copied_share, graded_functions, units
+    from autograder.course.reference import cell_source
 
     graded = {g.name: g for g in graded_functions(source_notebook(slug))}
     notebook = json.loads(source_notebook(slug).read_text(encoding="utf-8"))

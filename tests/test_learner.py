@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.links import wheel_name, wheel_requirement
+from autograder.course.links import wheel_name, wheel_requirement
 from autograder.paths import ROOT, SLUGS, release_notebook, source_notebook
-from autograder.submissions import fill, reference_answers
+from autograder.course.submissions import fill, reference_answers
 
 pytestmark = pytest.mark.slow
 

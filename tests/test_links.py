@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from autograder import links
+from autograder.course import links
 from autograder.paths import ROOT
 
 

@@ -16,8 +16,8 @@ from functools import lru_cache
 import pytest
 
 from autograder.paths import SLUGS, release_notebook, source_notebook
-from autograder.plan import load_plan
-from autograder.submissions import fill, reference_answers
+from autograder.course.plan import load_plan
+from autograder.course.submissions import fill, reference_answers
 from mutants import catalogue, formulas
 from notebook_run import CheckRun, run_notebook
 

@@ -48,7 +48,7 @@ def test_does_every_point_carrying_cell_run_hidden_checks(slug, graded):
     import json
 
     from autograder.paths import source_notebook
-    from autograder.reference import cell_source
+    from autograder.course.reference import cell_source
 
     notebook = json.loads(source_notebook(slug).read_text(encoding="utf-8"))
     for cell in notebook["cells"]:
@@ -77,10 +77,10 @@ def test_does_the_course_grader_give_exactly_the_scores_plain_nbgrader_gives(gra
     sandboxed grader and `nbgrader autograde` agree on every check cell."""
     import shutil
 
-    from autograder.gradebook import read_scores
-    from autograder.nbgrader_cli import autograde
+    from autograder.engine.gradebook import read_scores
+    from autograder.engine.nbgrader_cli import autograde
     from autograder.paths import gradebook_url
-    from autograder.release import generate
+    from autograder.commands.release import generate
 
     generate("rnn", tmp_path)
     for student, result in graded["rnn"].scores.items():
@@ -95,7 +95,7 @@ def test_does_the_course_grader_give_exactly_the_scores_plain_nbgrader_gives(gra
 
 
 def test_does_the_gradebook_hold_exactly_the_scores_the_grader_computed(graded):
-    from autograder.gradebook import read_scores
+    from autograder.engine.gradebook import read_scores
     from autograder.paths import gradebook_url
 
     for slug, assignment in graded.items():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.reference import load_reference
+from autograder.course.reference import load_reference
 
 FIXTURES = np.load(Path(__file__).with_name("fixtures") / "pytorch_layers.npz")
 X, H0, DH = FIXTURES["x"], FIXTURES["h0"], FIXTURES["dh"]

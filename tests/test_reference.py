@@ -7,7 +7,7 @@ import time
 import pytest
 
 from autograder.paths import SLUGS
-from autograder.reference import load_reference
+from autograder.course.reference import load_reference
 
 GRADED = {
     "rnn": ["rnn_step_forward", "rnn_step_backward"],

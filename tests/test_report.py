@@ -14,8 +14,8 @@ import matplotlib.image
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import report
-from autograder.report import build_report, configure, histogram_figure, run
+from autograder.commands import report
+from autograder.commands.report import build_report, configure, histogram_figure, run
 
 # nbgrader's own add_submission trips SQLAlchemy's autoflush warnings; they are not the report's.
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")

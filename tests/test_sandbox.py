@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from autograder.sandbox import Sandbox, SandboxFailure, SubmissionError
-from autograder.wire import Handle, MirroredDict, MirroredTuple, Remote, decode, pack, write_back
+from autograder.sandbox.client import Sandbox, SandboxFailure, SubmissionError
+from autograder.sandbox.wire import Handle, MirroredDict, MirroredTuple, Remote, decode, pack, write_back
 from conftest import ISOLATED
 
 

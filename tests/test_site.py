@@ -106,7 +106,7 @@ def test_would_the_scan_catch_a_cdn_script_a_web_font_and_a_remote_image(tmp_pat
 
 
 def test_would_a_tampered_mathjax_download_be_refused():
-    from autograder.mathjax import verify, wanted
+    from tools.mathjax import verify, wanted
 
     with pytest.raises(RuntimeError, match="does not match its published sha512"):
         verify(b"not the MathJax release")
@@ -187,7 +187,7 @@ def test_would_a_placeholder_or_a_launch_button_be_found():
 
 @pytest.mark.parametrize("page", [f"{name}.html" for name in toc_files() if name.startswith("exercises/")])
 def test_does_every_assignment_page_link_get_started_and_the_wheel(built_site, page):
-    from autograder.links import wheel_name
+    from autograder.course.links import wheel_name
 
     text = (built_site / page).read_text(encoding="utf-8")
     assert 'href="../../book/get-started.html"' in text
@@ -196,7 +196,7 @@ def test_does_every_assignment_page_link_get_started_and_the_wheel(built_site, p
 
 
 def test_does_get_started_give_the_install_line_and_the_wheel(built_site):
-    from autograder.links import wheel_name, wheel_requirement
+    from autograder.course.links import wheel_name, wheel_requirement
 
     import html
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from .mathjax import ensure_mathjax
-from .nbgrader_cli import environment
-from .paths import ROOT
+from tools.mathjax import ensure_mathjax
+from autograder.engine.nbgrader_cli import environment
+from autograder.paths import ROOT
 
 #: Warnings are errors (-W), cross-references are checked strictly (-n), and
 #: every problem is reported in one run (--keep-going) rather than the first alone.

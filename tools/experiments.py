@@ -28,7 +28,7 @@ import numpy as np
 
 from rnnlab.tasks import delayed_recall
 
-from .reference import load_reference
+from autograder.course.reference import load_reference
 
 
 def language_model_loss(layer_forward: Callable, layer_backward: Callable,

@@ -2,7 +2,7 @@
 
 A ``SubmissionResult`` is written as JSON next to the graded notebook
 (``autograded/<student>/<slug>/result.json``); ``feedback`` and the test suite
-read it back. Scores also go to nbgrader's gradebook (autograder.gradebook).
+read it back. Scores also go to nbgrader's gradebook (autograder.engine.gradebook).
 """
 
 from __future__ import annotations

@@ -38,10 +38,10 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import nbgrader_cli
-from .paths import database_url
-from .plan import GradingPlan
-from .results import SubmissionResult
+from autograder.engine import nbgrader_cli
+from autograder.paths import database_url
+from autograder.course.plan import GradingPlan
+from autograder.engine.results import SubmissionResult
 
 
 @dataclass(frozen=True)

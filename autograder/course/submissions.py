@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import re
 
-from .reference import cell_source
+from autograder.course.reference import cell_source
 
 SOLUTION_REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION[ \t]*\n", re.S | re.M)
 

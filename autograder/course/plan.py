@@ -19,9 +19,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import ROOT, release_notebook, source_notebook
-from .reference import cell_source, nbgrader_meta
-from .submissions import strip_markers
+from autograder.paths import ROOT, release_notebook, source_notebook
+from autograder.course.reference import cell_source, nbgrader_meta
+from autograder.course.submissions import strip_markers
 
 GIVEN, ANSWER, TEST = "given", "answer", "test"
 

@@ -24,7 +24,7 @@ BOOK_LINK = re.compile(r"\]\(\.\./\.\./book/(?P<page>[\w-]+)\.md(?P<anchor>#[\w-
 
 
 #: The repository this tooling comes from (a course directory elsewhere may hold no website).
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parent.parent.parent
 
 
 def _read(root: Path, name: str) -> str:

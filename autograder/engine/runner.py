@@ -1,14 +1,14 @@
 """Grade one submitted notebook: the learner's code in a sandbox, the checks in the grader.
 
-How a notebook is graded, cell by cell in the course's order (autograder.plan):
+How a notebook is graded, cell by cell in the course's order (autograder.course.plan):
 
 - a read-only cell runs (its definitions only) in the sandbox, for the
   learner's functions, and in the grader's own namespace, for the checks;
 - an answer cell runs in the sandbox as the learner wrote it, preceded by the
-  cells the learner added before it (autograder.intake);
+  cells the learner added before it (autograder.engine.intake);
 - a check cell runs in the grader's namespace exactly as written in
   ``solutions/``, hidden checks included, where each learner function is a
-  stand-in that calls the sandbox (autograder.sandbox). Its points are earned
+  stand-in that calls the sandbox (autograder.sandbox.client). Its points are earned
   when it raises nothing.
 
 So nothing the submission does (patching NumPy or the checks, redefining
@@ -26,14 +26,14 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .intake import Intake, Unreadable, parse_notebook, take_in
-from .paths import ROOT
-from .plan import ANSWER, GIVEN, GradingPlan, Step
-from .reference import definitions_only_source
-from .results import FAILED, GRADED, GRADER_ERROR, NOT_RUN, PASSED, UNREADABLE, CellResult, SubmissionResult
-from .sandbox import Sandbox, SandboxFailure, SandboxUnavailable, SubmissionError
+from autograder.engine.intake import Intake, Unreadable, parse_notebook, take_in
+from autograder.paths import ROOT
+from autograder.course.plan import ANSWER, GIVEN, GradingPlan, Step
+from autograder.course.reference import definitions_only_source
+from autograder.engine.results import FAILED, GRADED, GRADER_ERROR, NOT_RUN, PASSED, UNREADABLE, CellResult, SubmissionResult
+from autograder.sandbox.client import Sandbox, SandboxFailure, SandboxUnavailable, SubmissionError
 
-from .wire import OUTPUT_LIMIT, bounded  # printed output is kept as the sandbox keeps it
+from autograder.sandbox.wire import OUTPUT_LIMIT, bounded  # printed output is kept as the sandbox keeps it
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Limits:
     memory_mb: int = 2048
     cpu_seconds: int = 1800
     forbidden: tuple[Path, ...] = ()  # more paths out of reach (a gradebook outside the course)
-    isolation: bool = True  # the operating-system boundary (autograder.isolation); False: --no-isolation
+    isolation: bool = True  # the operating-system boundary (autograder.sandbox.isolation); False: --no-isolation
     audit_hook: bool = True  # the second layer inside; only the test suite turns it off
     tmp_mb: int = 64  # the sandbox's writable /tmp
 
@@ -64,7 +64,7 @@ def grade_submission(plan: GradingPlan, notebook: bytes, student: str, limits: L
 
     Everything it needs travels with the call (the plan, the notebook's bytes,
     the limits), and it reads nothing of the course directory, so the local
-    process pool (autograder.grade) and a cluster's workers (autograder.cluster)
+    process pool (autograder.commands.grade) and a cluster's workers (autograder.engine.cluster)
     run exactly this function. ``limits.forbidden`` names the paths that must
     stay out of the submission's reach besides the grader's own installation.
     Never raises for anything the submission does.

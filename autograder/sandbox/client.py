@@ -3,13 +3,13 @@
 The checks of a test cell must run as written whatever the submission did:
 patching NumPy, redefining the checking helpers, changing ``AssertionError``
 or the kernel. So the submission's answer cells never run in the process
-that runs the checks. They run in a worker process (autograder.sandbox_worker)
-inside an operating-system boundary (autograder.isolation: bubblewrap
+that runs the checks. They run in a worker process (autograder.sandbox.worker)
+inside an operating-system boundary (autograder.sandbox.isolation: bubblewrap
 namespaces, a read-only view of the runtime and nothing of the course, no
 network, no new processes) with limited memory and CPU. The grader holds a
 ``LearnerFunction`` for each function the answers define; calling it sends the
 arguments to the worker and brings back the result, through a wire format
-without pickle (autograder.wire). A per-call timeout ends infinite loops; a
+without pickle (autograder.sandbox.wire). A per-call timeout ends infinite loops; a
 worker that dies (``os._exit``, a segfault, the memory limit) makes every later
 call fail with the reason, while results obtained before stay valid.
 
@@ -39,8 +39,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import isolation, wire
-from .paths import ROOT
+from autograder.sandbox import isolation
+from autograder.sandbox import wire
+from autograder.paths import ROOT
 
 
 class SubmissionError(Exception):
@@ -155,7 +156,7 @@ class Sandbox:
         outside the course directory).
     isolation : bool
         Run the worker inside the operating-system boundary of
-        autograder.isolation (the default). False: a plain child process,
+        autograder.sandbox.isolation (the default). False: a plain child process,
         guarded only by the audit hook and the limits.
     audit_hook : bool
         Install the worker's audit hook, the second layer (the default). The
@@ -210,7 +211,7 @@ class Sandbox:
             "allowed": list(map(str, isolation.runtime_folders())),
             "writable": ["/tmp"] if self.isolation else [str(scratch / "home")],
         }
-        command = [sys.executable, "-s", "-B", "-m", "autograder.sandbox_worker", json.dumps(config)]
+        command = [sys.executable, "-s", "-B", "-m", "autograder.sandbox.worker", json.dumps(config)]
         self._stderr = open(scratch / "stderr", "w+b")  # noqa: SIM115 - closed in close()
         if self.isolation:
             try:
@@ -333,7 +334,7 @@ class Sandbox:
         """Call the submission's function ``name``.
 
         Arrays are copied both ways; objects of other types than the exact
-        built-ins stay in the sandbox (see autograder.wire). What the function
+        built-ins stay in the sandbox (see autograder.sandbox.wire). What the function
         did to its arguments in place is written back into the caller's arrays,
         lists and dicts, so a check that an input was left unmodified sees what
         it would see in the learner's kernel.

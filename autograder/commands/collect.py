@@ -64,7 +64,7 @@ from pathlib import Path, PurePosixPath
 from nbgrader.plugins import FileNameCollectorPlugin
 from nbgrader.utils import parse_utc
 
-from .paths import ROOT, SLUGS
+from autograder.paths import ROOT, SLUGS
 
 #: Canvas names or a plain folder (see the module docstring). The student id is read
 #: ahead (a lookahead) so that ``alice.ipynb`` keeps its whole name as the file id.

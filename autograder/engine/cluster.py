@@ -6,7 +6,7 @@ dask-jobqueue; see the README). This module is its client side and the task
 its workers run; nothing else changes:
 
 - each submission is one task, ``grade_on_worker(plan, task)``: the grading
-  core (autograder.runner.grade_submission, through ``Task.run``), the very
+  core (autograder.engine.runner.grade_submission, through ``Task.run``), the very
   function the local process pool runs, so the two cannot drift. A task
   carries everything it needs: the notebook's bytes and the limits, and the
   assignment's grading plan as a shared input (sent once per assignment, not
@@ -14,10 +14,10 @@ its workers run; nothing else changes:
   environment and bubblewrap), never the course directory: they read nothing
   from the instructor's disk;
 - every submission runs in its own sandbox on the worker's machine
-  (autograder.isolation), with the same limits as on one machine;
+  (autograder.sandbox.isolation), with the same limits as on one machine;
 - results come back to this process, which alone writes the gradebook, the
   result files and (later) the feedback, as ``done(job, result)`` of
-  autograder.grade;
+  autograder.commands.grade;
 - a worker lost mid-task has its tasks rescheduled by Dask on the others; one
   that was running on ATTEMPTS dying workers (the scheduler's
   ``distributed.scheduler.allowed-failures`` + 1) becomes a grader error,
@@ -36,7 +36,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from .paths import ROOT
+from autograder.paths import ROOT
 
 #: Tasks in flight per worker thread: enough to keep every worker busy
 #: between two round trips, few enough to keep memory bounded.
@@ -62,7 +62,7 @@ def software_files(root: Path = ROOT) -> list[Path]:
     import rnnlab
 
     helper = Path(rnnlab.__file__).resolve().parent
-    return sorted([*(root / "autograder").glob("*.py"), *helper.rglob("*.py")])
+    return sorted([*(root / "autograder").rglob("*.py"), *helper.rglob("*.py")])
 
 
 @lru_cache(maxsize=1)
@@ -125,7 +125,7 @@ def connect(address: str):
 def run_on_cluster(address: str, jobs: list, make_task, done, failed) -> None:
     """Grade ``jobs`` on the cluster at ``address``, calling ``done(job, result)`` here for each.
 
-    ``make_task(job)`` reads one submission into a Task (autograder.grade);
+    ``make_task(job)`` reads one submission into a Task (autograder.commands.grade);
     ``failed(job, reason)`` makes the result of a job the grader could not
     grade. Raises ClusterUnavailable before grading anything if the cluster
     cannot grade.

@@ -7,7 +7,7 @@ setup and solution cells (never its test cells) in a fresh namespace.
 
 Usage (from a chapter, in a cell whose input is removed from the page)::
 
-    from autograder.reference import load_reference
+    from autograder.course.reference import load_reference
     ref = load_reference("rnn")
     next_h, cache = ref.rnn_step_forward(x, prev_h, Wx, Wh, b)
 """
@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from .paths import ROOT, source_notebook
+from autograder.paths import ROOT, source_notebook
 
 
 def nbgrader_meta(cell: dict) -> dict:

@@ -8,7 +8,7 @@ Usage (from the repository root, the course directory)::
 
 Submissions are in nbgrader's layout, ``submitted/<student>/<slug>/<slug>.ipynb``
 (``python -m autograder collect`` puts them there). Each notebook is graded by
-autograder.runner in a pool of worker processes (one per core by default),
+autograder.engine.runner in a pool of worker processes (one per core by default),
 with a progress bar and an estimated time left. For each submission:
 
 - the scores go to nbgrader's gradebook (SQLite under autograder/ by default,
@@ -22,10 +22,10 @@ grading process kept dying) is reported and left as it was: nothing is
 recorded for it, so a grade from an earlier run stays.
 
 With ``--cluster tcp://HOST:PORT`` the submissions are graded on a Dask
-cluster's workers instead (autograder.cluster): the same results, written by
+cluster's workers instead (autograder.engine.cluster): the same results, written by
 this process alone.
 
-Submissions run inside the operating-system boundary of autograder.isolation.
+Submissions run inside the operating-system boundary of autograder.sandbox.isolation.
 Where it cannot start, ``grade`` refuses and says how to fix the machine;
 ``--no-isolation`` grades anyway, with a loud warning and a note on every
 result and feedback page.
@@ -43,13 +43,13 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from . import isolation
-from .cluster import ClusterUnavailable
-from .gradebook import is_registered, open_gradebook, protect, record, register
-from .paths import DB_HELP, ROOT, SLUGS, database_url, gradebook_url
-from .plan import GradingPlan, load_plan
-from .results import GRADED, GRADER_ERROR, MISSING, SubmissionResult
-from .runner import Limits, grade_submission, not_run
+from autograder.sandbox import isolation
+from autograder.engine.cluster import ClusterUnavailable
+from autograder.engine.gradebook import is_registered, open_gradebook, protect, record, register, sqlite_path
+from autograder.paths import DB_HELP, ROOT, SLUGS, database_url, gradebook_url
+from autograder.course.plan import GradingPlan, load_plan
+from autograder.engine.results import GRADED, GRADER_ERROR, MISSING, SubmissionResult
+from autograder.engine.runner import Limits, grade_submission, not_run
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Task:
     """Everything grading one submission needs, wherever it runs: no path into the course.
 
     ``notebook`` is the submitted file's bytes; ``limits.forbidden`` already holds
-    the course directory and the gradebook (autograder.runner.grade_submission).
+    the course directory and the gradebook (autograder.engine.runner.grade_submission).
     """
 
     plan: GradingPlan
@@ -119,8 +119,8 @@ def missing_result(job: Job, course_root: Path) -> SubmissionResult:
 
 def forbidden_paths(db_url: str) -> tuple[Path, ...]:
     """A SQLite gradebook outside the course must be out of the submissions' reach too."""
-    prefix = "sqlite:///"
-    return (Path(db_url[len(prefix):]).resolve(),) if db_url.startswith(prefix) else ()
+    path = sqlite_path(db_url)
+    return (path.resolve(),) if path is not None else ()
 
 
 def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int | None = None,
@@ -129,7 +129,7 @@ def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int |
 
     On this machine's process pool (``workers`` processes), or, with ``cluster``
     (a Dask scheduler's address, ``tcp://host:port``), as tasks on that cluster's
-    workers (autograder.cluster). Either way each submission is graded by the
+    workers (autograder.engine.cluster). Either way each submission is graded by the
     same function (``Task.run``) and only this process writes the gradebook and
     the result files.
 
@@ -169,7 +169,7 @@ def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int |
         if cluster is None:
             run_pool(present, workers or os.cpu_count() or 1, limits, course_root, done)
         else:
-            from .cluster import run_on_cluster
+            from autograder.engine.cluster import run_on_cluster
 
             run_on_cluster(cluster, present, lambda job: make_task(job, limits, course_root), done,
                            lambda job, reason: grader_error(job, course_root, reason))

@@ -20,7 +20,7 @@ import tarfile
 import urllib.request
 from pathlib import Path
 
-from .paths import ROOT
+from autograder.paths import ROOT
 
 VERSION = "3.2.2"
 TARBALL = f"https://registry.npmjs.org/mathjax/-/mathjax-{VERSION}.tgz"

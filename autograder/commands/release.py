@@ -9,8 +9,8 @@ Generation runs ``nbgrader generate_assignment`` in a scratch copy of the
 course, so it never touches the instructor's gradebook; the result is checked
 and only then copied into ``exercises/``. The checks (:func:`problems`):
 
-- no solution line and no hidden-test line is left (autograder.leaks), and
-  the install line is filled in (autograder.links);
+- no solution line and no hidden-test line is left (autograder.course.leaks), and
+  the install line is filled in (autograder.course.links);
 - every check cell and every read-only cell is locked, every answer cell is
   not (learners can edit only what they must write).
 
@@ -27,12 +27,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import nbgrader_cli
-from .leaks import find_leaks, secrets
-from .links import WHEEL_LINK_PLACEHOLDER, WHEEL_PLACEHOLDER, localise
-from .paths import ROOT, SLUGS, release_notebook, source_notebook
-from .plan import ANSWER, kind_of
-from .reference import nbgrader_meta
+from autograder.engine import nbgrader_cli
+from autograder.course.leaks import find_leaks, secrets
+from autograder.course.links import WHEEL_LINK_PLACEHOLDER, WHEEL_PLACEHOLDER, localise
+from autograder.paths import ROOT, SLUGS, release_notebook, source_notebook
+from autograder.course.plan import ANSWER, kind_of
+from autograder.course.reference import nbgrader_meta
 
 
 class ReleaseError(RuntimeError):
@@ -50,7 +50,7 @@ def prepare_course(scratch: Path, slugs: list[str] | tuple[str, ...], root: Path
 
 def generate(slug: str, scratch: Path, root: Path = ROOT) -> Path:
     """Run ``nbgrader generate_assignment`` for ``slug`` in ``scratch``, then fill in where
-    learners find the course (autograder.links: the install line, absolute links).
+    learners find the course (autograder.course.links: the install line, absolute links).
 
     Returns the path of the generated notebook (inside ``scratch``).
     """

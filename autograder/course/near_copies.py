@@ -1,6 +1,6 @@
 """Find graded functions copied with their names changed.
 
-The text comparison of :mod:`autograder.leaks` finds a solution line wherever it
+The text comparison of :mod:`autograder.course.leaks` finds a solution line wherever it
 appears, but a graded body retyped with other names (``char_rnn_loss`` printed
 as ``char_lstm_loss``, ``h`` renamed ``states``, ``rnn_forward`` replaced by
 ``lstm_forward``) shares no line with it and still hands over the answer. This
@@ -40,11 +40,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .reference import cell_source
-from .submissions import SOLUTION_REGION
+from autograder.course.reference import cell_source
+from autograder.course.submissions import SOLUTION_REGION
 
 #: Share of a graded body's statements that a candidate must reproduce, in order, to be flagged.
-#: Measured on the course (``python -m autograder.near_copies`` prints the closest pairs): honest
+#: Measured on the course (``python -m autograder.course.near_copies`` prints the closest pairs): honest
 #: code reached at most 56 % of a graded body, the renamed copies that once stood in the LSTM and
 #: GRU chapters (``char_rnn_loss`` with its recurrent layer swapped) 70 %.
 COPIED_SHARE = 0.65
@@ -263,7 +263,7 @@ def find_near_copies(candidates: Iterable[Candidate], graded: list[GradedFunctio
 
 def main() -> None:
     """Print the closest pairs in the course, to see how far honest code is from the threshold."""
-    from .paths import ROOT, SLUGS, release_notebook, source_notebook
+    from autograder.paths import ROOT, SLUGS, release_notebook, source_notebook
 
     graded = [g for slug in SLUGS for g in graded_functions(source_notebook(slug))]
     candidates = [c for page in sorted((ROOT / "book").glob("*.md")) for c in markdown_cells(page)]

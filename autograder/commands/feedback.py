@@ -21,10 +21,10 @@ import argparse
 import html
 from pathlib import Path
 
-from .intake import Intake, Unreadable, read_notebook, take_in
-from .paths import ROOT, SLUGS
-from .plan import ANSWER, TEST, GradingPlan, load_plan
-from .results import PASSED, SubmissionResult
+from autograder.engine.intake import Intake, Unreadable, read_notebook, take_in
+from autograder.paths import ROOT, SLUGS
+from autograder.course.plan import ANSWER, TEST, GradingPlan, load_plan
+from autograder.engine.results import PASSED, SubmissionResult
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1b1f24; }

@@ -2,7 +2,7 @@
 
 The grader takes only the learner's *code* from a submission: the answer cells
 (by nbgrader grade_id) and any cells the learner added. Read-only and check
-cells always come from the course (autograder.plan), whatever the submission
+cells always come from the course (autograder.course.plan), whatever the submission
 did to them; every such difference is recorded as a note, so the instructor
 and the learner can see what happened.
 """
@@ -15,8 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .plan import ANSWER, GradingPlan
-from .reference import nbgrader_meta
+from autograder.course.plan import ANSWER, GradingPlan
+from autograder.course.reference import nbgrader_meta
 
 
 class Unreadable(Exception):

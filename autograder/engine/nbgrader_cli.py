@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .paths import database_url
+from autograder.paths import database_url
 
 
 class NbgraderError(RuntimeError):

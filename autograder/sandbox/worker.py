@@ -1,9 +1,9 @@
-"""The process that runs a submission's code, started by autograder.sandbox.
+"""The process that runs a submission's code, started by autograder.sandbox.client.
 
-Run as ``python -m autograder.sandbox_worker CONFIG_JSON``, normally inside the
-operating-system boundary that autograder.isolation builds (bubblewrap: its own
+Run as ``python -m autograder.sandbox.worker CONFIG_JSON``, normally inside the
+operating-system boundary that autograder.sandbox.isolation builds (bubblewrap: its own
 namespaces, a read-only view of the runtime, no network, no new processes).
-It speaks the autograder.wire protocol on its original stdin/stdout, which it
+It speaks the autograder.sandbox.wire protocol on its original stdin/stdout, which it
 keeps on private file descriptors: the submission's own prints go to a bounded
 buffer, and reading standard input gives end-of-file.
 
@@ -40,7 +40,7 @@ import resource
 import sys
 import traceback
 
-from autograder import wire
+from autograder.sandbox import wire
 
 OUTPUT_LIMIT = wire.OUTPUT_LIMIT
 

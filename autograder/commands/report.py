@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import DB_HELP, ROOT, SLUGS, database_url, gradebook_url
+from autograder.paths import DB_HELP, ROOT, SLUGS, database_url, gradebook_url
 
 
 class ReportError(Exception):

@@ -1,7 +1,7 @@
 """The operating-system boundary around a submission's process, built with bubblewrap.
 
 A submission is hostile code, and an audit hook inside its interpreter is not a
-boundary (PEP 578 says so). The boundary is the kernel's: autograder.sandbox
+boundary (PEP 578 says so). The boundary is the kernel's: autograder.sandbox.client
 starts the worker process through ``bwrap`` (the sandbox of Flatpak), which
 gives it
 
@@ -26,7 +26,7 @@ gives it
   calls a submission never needs that widen the kernel's attack surface.
 
 Memory, CPU time, open files and printed output are limited inside, by the
-worker (autograder.sandbox_worker); time per cell by the grader.
+worker (autograder.sandbox.worker); time per cell by the grader.
 
 ``check()`` starts one sandbox and says, with the fix, why isolation is not
 available: bubblewrap missing or too old, user namespaces disabled, libseccomp
@@ -47,14 +47,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import ROOT
+from autograder.paths import ROOT
 
 BWRAP = "bwrap"
 MIN_VERSION = (0, 8, 0)  # --size for the /tmp tmpfs, --disable-userns
 UID = GID = 1000
 #: Where the worker's own modules appear inside the sandbox.
 WORKER_LIBRARY = "/opt/grader"
-WORKER_MODULES = ("__init__.py", "wire.py", "sandbox_worker.py")
+WORKER_MODULES = ("__init__.py", "sandbox/__init__.py", "sandbox/wire.py", "sandbox/worker.py")
 HOST_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # symlinks into /usr on merged-/usr systems
 
 CLONE_THREAD = 0x00010000
