@@ -32,7 +32,7 @@ def course_links(app):
     root = str(Path(app.srcdir))
     if root not in sys.path:
         sys.path.insert(0, root)
-    from autograder import links
+    from autograder.course import links
 
     return links
 
