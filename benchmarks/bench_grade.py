@@ -108,6 +108,10 @@ def cluster_main(args) -> int:
             timings[label], scores[label] = seconds, cell_scores(results)
             print(f"{label:26s} {seconds:7.1f} s  {count / seconds:6.2f} notebooks/s  "
                   f"({1000 * seconds / count:.0f} ms per notebook)")
+        # The client's own share, which does not scale with workers: recording each result.
+        for store, seconds in recording_times(course, results):
+            print(f"client, recording into {store:10s} {1000 * seconds / count:5.1f} ms per notebook "
+                  f"({seconds:.1f} s for the class)")
     one, two, local = timings["cluster, 1 worker"], timings["cluster, 2 workers"], timings["local pool, 2 processes"]
     print(f"scale-out, 2 workers against 1: {one / two:.2f}x (goal: 1.7x or more)")
     print(f"cluster overhead per notebook against the local pool (2 against 2): {100 * (two / local - 1):+.1f} % "
@@ -119,6 +123,27 @@ def cluster_main(args) -> int:
         return 1
     print(f"scores: identical on all {count} notebooks in all three runs")
     return 0
+
+
+def recording_times(course: Path, results: list) -> list[tuple[str, float]]:
+    """Seconds the client spends writing ``results`` into a fresh SQLite and PostgreSQL gradebook."""
+    from autograder.engine.gradebook import open_gradebook, record, register
+    from servers import missing_postgres, postgres
+
+    def timed(db_url: str) -> float:
+        for slug in sorted({r.slug for r in results}):
+            register(course, slug, db_url)
+        start = time.perf_counter()
+        with open_gradebook(db_url) as gradebook:
+            for result in results:
+                record(gradebook, result)
+        return time.perf_counter() - start
+
+    times = [("SQLite", timed(f"sqlite:///{course / 'recording.db'}"))]
+    if missing_postgres() is None:
+        with postgres("recording") as url:
+            times.append(("PostgreSQL", timed(url)))
+    return times
 
 
 def cell_scores(results) -> dict:

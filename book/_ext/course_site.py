@@ -28,7 +28,7 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 
 def course_links(app):
-    """autograder/links.py of the book being built (standard library only)."""
+    """autograder/course/links.py of the book being built (standard library only)."""
     root = str(Path(app.srcdir))
     if root not in sys.path:
         sys.path.insert(0, root)
