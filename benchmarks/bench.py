@@ -33,7 +33,7 @@ EDITED = "book/gru.md"
 #: What the scratch copy needs: the book's configuration, its pages, what they load (the
 #: reference solutions, the helper package, the recorded PyTorch outputs), and what the build
 #: needs to make the helper package's wheel (pyproject.toml and the README it names).
-COPIED = ("_config.yml", "_toc.yml", "pyproject.toml", "README.md", "book", "exercises", "solutions", "autograder", "src", "tests/fixtures")
+COPIED = ("_config.yml", "_toc.yml", "pyproject.toml", "README.md", "book", "exercises", "solutions", "autograder", "tools", "src", "tests/fixtures")
 
 
 def copy_book(target: Path) -> None:
