@@ -130,6 +130,8 @@ def run_on_cluster(address: str, jobs: list, make_task, done, failed) -> None:
     grade. Raises ClusterUnavailable before grading anything if the cluster
     cannot grade.
     """
+    from dataclasses import replace
+
     from distributed import as_completed
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
@@ -149,8 +151,9 @@ def run_on_cluster(address: str, jobs: list, make_task, done, failed) -> None:
             slug = task.plan.slug
             if slug not in plans:
                 plans[slug] = client.submit(plan_of, task.plan, pure=False, key=f"plan-{slug}-{fingerprint}")
-            future = client.submit(grade_on_worker, plans[slug], task, fingerprint, pure=False,
-                                   key=f"grade-{slug}-{job.student}-{fingerprint}")
+            # The plan travels once, as plans[slug]: the task itself goes without it.
+            future = client.submit(grade_on_worker, plans[slug], replace(task, plan=None), fingerprint,
+                                   pure=False, key=f"grade-{slug}-{job.student}-{fingerprint}")
             futures[future] = job
             running.add(future)
 
