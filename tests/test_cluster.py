@@ -212,12 +212,19 @@ def test_does_a_worker_killed_mid_class_lose_or_double_no_grade(tmp_path):
         assert {s: r.score for s, r in read_scores(db, "rnn").items()} == {r.student: r.score for r in results}
 
 
-def test_does_the_client_refuse_a_cluster_that_is_not_there(monkeypatch):
+def test_does_the_client_refuse_a_cluster_that_is_not_there_before_touching_the_gradebook(monkeypatch, tmp_path):
     from servers import free_port
 
     monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT", 2)
+    course = tmp_path / "course"
+    course.mkdir()
+    generate("rnn", course)
+    write_submission(course, "honest", "rnn", honest())
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with pytest.raises(cluster_module.ClusterUnavailable, match="no Dask scheduler answers"):
-        cluster_module.connect(f"tcp://127.0.0.1:{free_port()}")
+        grade(find_jobs(course, ["rnn"]), db, course, limits=LIMITS, progress=False,
+              cluster=f"tcp://127.0.0.1:{free_port()}")
+    assert not (tmp_path / "gradebook.db").exists()
 
 
 def test_does_the_client_refuse_workers_that_run_other_grading_software(monkeypatch):

@@ -44,7 +44,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from autograder.sandbox import isolation
-from autograder.engine.cluster import ClusterUnavailable
+from autograder.engine.cluster import ClusterUnavailable, connect, run_on_cluster
 from autograder.engine.gradebook import is_registered, open_gradebook, protect, record, register, sqlite_path
 from autograder.paths import DB_HELP, ROOT, SLUGS, database_url, gradebook_url
 from autograder.course.plan import GradingPlan, load_plan
@@ -133,7 +133,9 @@ def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int |
     same function (``Task.run``) and only this process writes the gradebook and
     the result files.
 
-    Raises IsolationUnavailable (before grading anything) when ``limits``
+    Raises ClusterUnavailable (before touching the gradebook) when ``cluster``
+    has no scheduler, no worker, or workers running other grading software, and
+    IsolationUnavailable (before grading anything) when ``limits``
     asks for isolation and this machine cannot provide it (with ``cluster``,
     each worker checks its own machine and reports a grader error instead).
     """
@@ -141,38 +143,42 @@ def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int |
 
     if limits.isolation and cluster is None:
         isolation.check()
-    db_url = database_url(db_url)
-    course_root = Path(course_root).resolve()
-    # The course and the gradebook stay out of every submission's reach, on any machine.
-    limits = replace(limits, forbidden=(*limits.forbidden, course_root, *forbidden_paths(db_url)))
-    for slug in sorted({job.slug for job in jobs}):
-        if not is_registered(db_url, cached_plan(slug, course_root)):
-            register(course_root, slug, db_url)
-    protect(db_url)
-    results: list[SubmissionResult] = []
-    with open_gradebook(db_url) as gradebook, \
-            tqdm(total=len(jobs), unit="notebook", disable=not progress, file=sys.stderr) as bar:
-        def done(job: Job, result: SubmissionResult) -> None:
-            if result.status != GRADER_ERROR:  # never overwrite a grade because the grader failed
-                record(gradebook, result)
-                result.save(result_path(course_root, job.slug, job.student))
-            results.append(result)
-            bar.set_postfix_str(f"{job.student} {job.slug} {result.score:g}/{result.max_score:g}", refresh=False)
-            bar.update()
+    # Connect before touching the gradebook: a cluster that is not there stops the run here.
+    client = connect(cluster) if cluster is not None else None
+    try:
+        db_url = database_url(db_url)
+        course_root = Path(course_root).resolve()
+        # The course and the gradebook stay out of every submission's reach, on any machine.
+        limits = replace(limits, forbidden=(*limits.forbidden, course_root, *forbidden_paths(db_url)))
+        for slug in sorted({job.slug for job in jobs}):
+            if not is_registered(db_url, cached_plan(slug, course_root)):
+                register(course_root, slug, db_url)
+        protect(db_url)
+        results: list[SubmissionResult] = []
+        with open_gradebook(db_url) as gradebook, \
+                tqdm(total=len(jobs), unit="notebook", disable=not progress, file=sys.stderr) as bar:
+            def done(job: Job, result: SubmissionResult) -> None:
+                if result.status != GRADER_ERROR:  # never overwrite a grade because the grader failed
+                    record(gradebook, result)
+                    result.save(result_path(course_root, job.slug, job.student))
+                results.append(result)
+                bar.set_postfix_str(f"{job.student} {job.slug} {result.score:g}/{result.max_score:g}", refresh=False)
+                bar.update()
 
-        present = []
-        for job in jobs:
-            if job.notebook.is_file():
-                present.append(job)
+            present = []
+            for job in jobs:
+                if job.notebook.is_file():
+                    present.append(job)
+                else:
+                    done(job, missing_result(job, course_root))
+            if client is None:
+                run_pool(present, workers or os.cpu_count() or 1, limits, course_root, done)
             else:
-                done(job, missing_result(job, course_root))
-        if cluster is None:
-            run_pool(present, workers or os.cpu_count() or 1, limits, course_root, done)
-        else:
-            from autograder.engine.cluster import run_on_cluster
-
-            run_on_cluster(cluster, present, lambda job: make_task(job, limits, course_root), done,
-                           lambda job, reason: grader_error(job, course_root, reason))
+                run_on_cluster(client, present, lambda job: make_task(job, limits, course_root), done,
+                               lambda job, reason: grader_error(job, course_root, reason))
+    finally:
+        if client is not None:
+            client.close()
     return sorted(results, key=lambda r: (SLUGS.index(r.slug) if r.slug in SLUGS else 99, r.student))
 
 

@@ -122,13 +122,12 @@ def connect(address: str):
     return client
 
 
-def run_on_cluster(address: str, jobs: list, make_task, done, failed) -> None:
-    """Grade ``jobs`` on the cluster at ``address``, calling ``done(job, result)`` here for each.
+def run_on_cluster(client, jobs: list, make_task, done, failed) -> None:
+    """Grade ``jobs`` on the cluster of ``client`` (from ``connect``), calling ``done(job, result)`` here for each.
 
     ``make_task(job)`` reads one submission into a Task (autograder.commands.grade);
     ``failed(job, reason)`` makes the result of a job the grader could not
-    grade. Raises ClusterUnavailable before grading anything if the cluster
-    cannot grade.
+    grade. The caller closes the client.
     """
     from dataclasses import replace
 
@@ -136,45 +135,41 @@ def run_on_cluster(address: str, jobs: list, make_task, done, failed) -> None:
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 
-    client = connect(address)
-    try:
-        fingerprint = software_fingerprint()
-        threads = sum(client.nthreads().values())
-        window = max(1, WINDOW_PER_THREAD * threads)
-        plans: dict[str, object] = {}
-        waiting = list(jobs)
-        futures: dict = {}
-        running = as_completed(loop=client.loop)
+    fingerprint = software_fingerprint()
+    threads = sum(client.nthreads().values())
+    window = max(1, WINDOW_PER_THREAD * threads)
+    plans: dict[str, object] = {}
+    waiting = list(jobs)
+    futures: dict = {}
+    running = as_completed(loop=client.loop)
 
-        def submit(job) -> None:
-            task = make_task(job)
-            slug = task.plan.slug
-            if slug not in plans:
-                plans[slug] = client.submit(plan_of, task.plan, pure=False, key=f"plan-{slug}-{fingerprint}")
-            # The plan travels once, as plans[slug]: the task itself goes without it.
-            future = client.submit(grade_on_worker, plans[slug], replace(task, plan=None), fingerprint,
-                                   pure=False, key=f"grade-{slug}-{job.student}-{fingerprint}")
-            futures[future] = job
-            running.add(future)
+    def submit(job) -> None:
+        task = make_task(job)
+        slug = task.plan.slug
+        if slug not in plans:
+            plans[slug] = client.submit(plan_of, task.plan, pure=False, key=f"plan-{slug}-{fingerprint}")
+        # The plan travels once, as plans[slug]: the task itself goes without it.
+        future = client.submit(grade_on_worker, plans[slug], replace(task, plan=None), fingerprint,
+                               pure=False, key=f"grade-{slug}-{job.student}-{fingerprint}")
+        futures[future] = job
+        running.add(future)
 
-        while waiting and len(futures) < window:
+    while waiting and len(futures) < window:
+        submit(waiting.pop(0))
+    for future in running:
+        job = futures.pop(future)
+        try:
+            result = future.result()
+        except KilledWorker as error:
+            result = failed(job, f"every worker that graded this submission died ({error}); "
+                                 "grade it by hand or on one machine")
+        except FutureCancelledError:
+            result = failed(job, "the cluster cancelled this submission's task (was the scheduler "
+                                 "restarted?); run grade again")
+        except Exception as error:  # noqa: BLE001 - a fault of the grader's: the class goes on
+            result = failed(job, f"the grader failed on this submission on the cluster "
+                                 f"({type(error).__name__}: {error})")
+        future.release()
+        done(job, result)
+        if waiting:
             submit(waiting.pop(0))
-        for future in running:
-            job = futures.pop(future)
-            try:
-                result = future.result()
-            except KilledWorker as error:
-                result = failed(job, f"every worker that graded this submission died ({error}); "
-                                     "grade it by hand or on one machine")
-            except FutureCancelledError:
-                result = failed(job, "the cluster cancelled this submission's task (was the scheduler "
-                                     "restarted?); run grade again")
-            except Exception as error:  # noqa: BLE001 - a fault of the grader's: the class goes on
-                result = failed(job, f"the grader failed on this submission on the cluster "
-                                     f"({type(error).__name__}: {error})")
-            future.release()
-            done(job, result)
-            if waiting:
-                submit(waiting.pop(0))
-    finally:
-        client.close()
