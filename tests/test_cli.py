@@ -14,7 +14,7 @@ import zipfile
 import pytest
 
 from autograder.__main__ import main
-from autograder.paths import ROOT, release_notebook, source_notebook
+from autograder.paths import ROOT, SLUGS, release_notebook, source_notebook
 from autograder.course.submissions import fill, reference_answers
 from conftest import ISOLATED
 from mutants import catalogue
@@ -84,6 +84,32 @@ def test_does_release_refuse_a_notebook_with_a_hidden_test_or_an_unlocked_check(
     assert problems(unlocked, source_notebook("rnn")) == [
         "test cell test_rnn_step_forward_values is not locked: learners could edit it"]
     assert problems(release_notebook("rnn"), source_notebook("rnn")) == []
+
+
+def test_does_release_refuse_a_notebook_whose_checksums_do_not_match_its_cells(tmp_path):
+    from autograder.commands.release import problems
+
+    notebook = json.loads(release_notebook("rnn").read_text(encoding="utf-8"))
+    intro = next(c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "intro")
+    intro["source"] = intro["source"] + ["\n", "One more line, written after nbgrader computed the checksum."]
+    edited = tmp_path / "edited.ipynb"
+    edited.write_text(json.dumps(notebook), encoding="utf-8")
+    assert problems(edited, source_notebook("rnn")) == [
+        "cell intro's checksum does not match it: Validate would say it changed"]
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_every_locked_cell_of_the_release_carry_the_checksum_of_its_content(slug):
+    """nbgrader validate (the Validate button) compares these: one stale checksum and it reports
+    changed cells instead of the checks' results."""
+    from nbgrader.utils import compute_checksum
+    import nbformat
+
+    notebook = nbformat.read(release_notebook(slug), as_version=4)
+    locked = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("locked")]
+    assert locked
+    for cell in locked:
+        assert cell.metadata.nbgrader.get("checksum") == compute_checksum(cell), cell.metadata.nbgrader["grade_id"]
 
 
 def submit(course, student: str) -> None:

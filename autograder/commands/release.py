@@ -11,6 +11,11 @@ and only then copied into ``exercises/``. The checks (:func:`problems`):
 
 - no solution line and no hidden-test line is left (autograder.course.leaks), and
   the install line is filled in (autograder.course.links);
+- every cell's nbgrader checksum matches the cell as released: filling in the
+  install line and the links changes cells after nbgrader computed their
+  checksums, so :func:`generate` computes them again, and a stale one would make
+  the learner's *Validate* button report "the contents of a test cell have changed"
+  on a notebook nobody touched;
 - every check cell and every read-only cell is locked, every answer cell is
   not (learners can edit only what they must write).
 
@@ -59,11 +64,28 @@ def generate(slug: str, scratch: Path, root: Path = ROOT) -> Path:
     prepare_course(scratch, [slug], root)
     nbgrader_cli.run(["generate_assignment", slug, "--force"], scratch)
     generated = release_notebook(slug, scratch)
+    from nbgrader.utils import compute_checksum
+
     notebook = nbformat.read(generated, as_version=4)
     for cell in notebook.cells:
         cell.source = localise(cell.source, root)
+        meta = cell.metadata.get("nbgrader", {})
+        if "checksum" in meta:  # nbgrader's, of the cell before it was filled in
+            meta["checksum"] = compute_checksum(cell)
     nbformat.write(notebook, generated)
     return generated
+
+
+def stale_checksums(notebook_path: Path) -> list[str]:
+    """The grade ids of the cells whose stored nbgrader checksum is not that of the cell as it is
+    (what ``nbgrader validate`` reports as changed cells)."""
+    import nbformat
+    from nbgrader.utils import compute_checksum
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    return [cell.metadata.nbgrader.get("grade_id", "?") for cell in notebook.cells
+            if "checksum" in cell.metadata.get("nbgrader", {})
+            and cell.metadata.nbgrader["checksum"] != compute_checksum(cell)]
 
 
 def problems(generated: Path, source: Path) -> list[str]:
@@ -72,6 +94,8 @@ def problems(generated: Path, source: Path) -> list[str]:
     text = generated.read_text(encoding="utf-8")
     found += [f"{placeholder} was not filled in" for placeholder in (WHEEL_PLACEHOLDER, WHEEL_LINK_PLACEHOLDER)
               if placeholder in text]
+    found += [f"cell {grade_id}'s checksum does not match it: Validate would say it changed"
+              for grade_id in stale_checksums(generated)]
     for cell in json.loads(generated.read_text(encoding="utf-8"))["cells"]:
         meta = nbgrader_meta(cell)
         kind = kind_of(meta)
@@ -114,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         sys.exit(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(SLUGS)}")
     try:
         for path in release(args.slugs or SLUGS, args.course):
-            print(f"wrote {path.relative_to(args.course)} (checked: no solution, no hidden test, check cells locked)")
+            print(f"wrote {path.relative_to(args.course)} (checked: no solution, no hidden test, check cells locked, checksums right)")
     except ReleaseError as error:
         print(error, file=sys.stderr)
         return 1
