@@ -24,12 +24,15 @@ from autograder.course.reference import definitions_only_source, nbgrader_meta
 
 @dataclass(frozen=True)
 class CheckRun:
-    """One check cell run: its points and, when it failed, the message the learner reads."""
+    """One check cell run: its points and, when it failed, the message the learner reads
+    (``message``) and the lines the notebook prints for it (``printed``: the exception's name
+    first, as IPython and the course's plain handler show a failed check)."""
 
     grade_id: str
     points: float
     max_points: float
     message: str
+    printed: str = ""
 
     @property
     def passed(self) -> bool:
@@ -51,7 +54,7 @@ def run_notebook(plan: GradingPlan, notebook: dict, hidden: bool = True) -> list
             code = definitions_only_source(step.source)
         else:
             code = step.source if hidden else step.visible
-        message = ""
+        message = printed = ""
         # As IPython does, each cell gets a file name whose source inspect can read (loop counts).
         filename = f"<cell {len(linecache.cache)}>"
         linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
@@ -61,8 +64,9 @@ def run_notebook(plan: GradingPlan, notebook: dict, hidden: bool = True) -> list
                 exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - the course's own catalogue
         except Exception as error:  # noqa: BLE001 - a failing cell is what the run records
             message = str(error) or type(error).__name__
+            printed = f"{type(error).__name__}: {error}"
             if not isinstance(error, AssertionError):
                 message = f"{type(error).__name__}: {message}"
         if step is not None and step.kind == TEST:
-            runs.append(CheckRun(step.grade_id, 0.0 if message else step.points, step.points, message))
+            runs.append(CheckRun(step.grade_id, 0.0 if message else step.points, step.points, message, printed))
     return runs

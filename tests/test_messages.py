@@ -58,8 +58,9 @@ def test_do_the_visible_checks_alone_catch_the_bug(slug, mutant):
 
 @pytest.mark.parametrize("slug,mutant", CASES, ids=IDS)
 def test_does_every_message_fit_in_80_columns_and_print_no_formula(slug, mutant):
+    """As printed: the first line after the exception's name (``CheckFailed: ...``)."""
     for run in visible_runs(slug, mutant.name):
-        lines = run.message.splitlines()
+        lines = run.printed.splitlines()
         assert all(len(line) <= WIDTH for line in lines), [line for line in lines if len(line) > WIDTH]
         text = " ".join(without_tracebacks(run.message).split())
         assert not [f for f in formulas(slug) if " ".join(f.split()) in text], text
@@ -71,6 +72,24 @@ def test_does_a_forward_bug_make_the_backward_check_say_fix_the_forward_first(sl
     runs = {run.grade_id: run for run in visible_runs(slug, mutant.name)}
     for cell in mutant.fix_forward_first:
         assert re.match(r"Fix \w+_forward first: ", runs[cell].message), runs[cell].message
+
+
+@pytest.mark.parametrize("slug,mutant", [(s, m) for s, m in CASES if m.fix_part0_first],
+                         ids=[f"{s}:{m.name}" for s, m in CASES if m.fix_part0_first])
+def test_does_a_bug_in_part0_make_the_later_checks_say_fix_part0_first(slug, mutant):
+    runs = {run.grade_id: run for run in visible_runs(slug, mutant.name)}
+    for cell in mutant.fix_part0_first:
+        assert runs[cell].message.startswith("Fix Part 0 first: "), runs[cell].message
+
+
+@pytest.mark.parametrize("slug,mutant", [(s, m) for s, m in CASES if m.hint],
+                         ids=[f"{s}:{m.name}" for s, m in CASES if m.hint])
+def test_is_the_bug_named_by_its_own_hint(slug, mutant):
+    """Where several bugs fail the same check (a loss value has many possible causes), the
+    message gives the hint of the one that was made."""
+    for cell in mutant.trap:
+        message = {run.grade_id: run for run in visible_runs(slug, mutant.name)}[cell].message
+        assert " ".join(mutant.hint.split()) in " ".join(message.split()), message
 
 
 @pytest.mark.parametrize("slug", SLUGS)

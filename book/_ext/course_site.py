@@ -66,14 +66,25 @@ class WheelRole(SphinxRole):
 
 
 class InstallDirective(SphinxDirective):
-    """``{rnnlab-install}``: the one command that installs rnnlab, as a code block."""
+    """``{rnnlab-install}``: the one command that installs rnnlab on this site, as a code block.
+
+    With the site's address known, ``pip install`` of the wheel's URL works from any folder.
+    Without it, the command names the downloaded file, so the block says first where that
+    file must be: a learner who runs it anywhere else gets "no such file".
+    """
 
     def run(self):
         links = course_links(self.env.app)
-        command = f"pip install {links.wheel_requirement(Path(self.env.app.srcdir))}"
+        root = Path(self.env.app.srcdir)
+        command = f"pip install {links.wheel_requirement(root)}"
         block = nodes.literal_block(command, command)
         block["language"] = "bash"
-        return [block]
+        if links.site_url(root):
+            return [block]
+        before = nodes.paragraph()
+        before += nodes.Text("First download the wheel with the link above into your course folder (the one "
+                             "made in step 1). Then, in that folder:")
+        return [before, block]
 
 
 def build_wheel(app, exception) -> None:

@@ -46,28 +46,45 @@ ATOL = 1e-9
 #: validate``) cuts longer ones.
 WIDTH = 80
 
+#: What a notebook prints before a failed check's message, on its first line
+#: (:func:`show_failures_plainly`): the first line is wrapped shorter by this much.
+PREFIX = "CheckFailed: "
 
-def fit(text: str, width: int = WIDTH) -> str:
-    """``text`` with every line longer than ``width`` wrapped, continuation lines indented."""
+
+def fit(text: str, width: int = WIDTH, first_width: int | None = None) -> str:
+    """``text`` with every line longer than ``width`` wrapped, continuation lines indented.
+
+    The first line is held to ``first_width`` (default ``width``): it is printed after
+    the exception's name.
+    """
     lines = []
-    for line in text.splitlines() or [""]:
-        if len(line) <= width:
+    for number, line in enumerate(text.splitlines() or [""]):
+        limit = width if number or first_width is None else first_width
+        if len(line) <= limit:
             lines.append(line)
             continue
         indent = " " * (len(line) - len(line.lstrip()))
-        lines += textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent + "  ",
-                               break_on_hyphens=False) or [line[:width]]
+        taken = width - limit  # room the prefix takes on the first line
+        wrapped = textwrap.wrap(line, width, initial_indent="\0" * taken, subsequent_indent=indent + "  ",
+                                break_on_hyphens=False) or [line[:limit]]
+        lines += [wrapped[0][taken:], *wrapped[1:]]
     return "\n".join(lines)
+
+
+def number(value, spec: str = ".6g") -> str:
+    """A number for a message: formatted with ``spec``, never "-0"."""
+    return format(float(value) + 0.0, spec)  # adding 0.0 turns -0.0 into 0.0
 
 
 class CheckFailed(AssertionError):
     """A check of a learner's function failed; the message says what, where to look, and by how much.
 
-    Every line of the message is wrapped to WIDTH columns.
+    Every line of the message is wrapped to WIDTH columns as a notebook prints it:
+    the first one after the exception's name (PREFIX).
     """
 
     def __init__(self, message: str = "") -> None:
-        super().__init__(fit(str(message)))
+        super().__init__(fit(str(message), first_width=WIDTH - len(PREFIX)))
 
 
 def failure(headline: str, hints: Sequence[tuple[str, str | None]] = (), details: Sequence[str] = (),
@@ -260,7 +277,7 @@ def describe_mismatch(actual: np.ndarray, expected: np.ndarray) -> str:
     if np.any(nonzero):
         ratios = actual[nonzero] / expected[nonzero]
         if np.allclose(ratios, ratios[0], rtol=1e-6) and np.allclose(actual[~nonzero], 0, atol=ATOL):
-            return f"it is the expected value times {ratios[0]:.4g}: a constant factor is off"
+            return f"it is the expected value times {number(ratios[0], '.4g')}: a constant factor is off"
     in_time = wrong_time_steps(actual, expected)
     if in_time:
         return in_time
@@ -280,8 +297,8 @@ def value_problem(name: str, actual, expected, rtol: float = RTOL, atol: float =
     difference = np.abs(actual - expected)
     difference[~np.isfinite(difference)] = np.inf
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(difference)), difference.shape))
-    return (f"{name}: largest difference {difference[worst]:.3g} at index {worst} (expected "
-            f"{expected[worst]:.6g}, got {actual[worst]:.6g}); {describe_mismatch(actual, expected)}.")
+    return (f"{name}: largest difference {number(difference[worst], '.3g')} at index {worst} (expected "
+            f"{number(expected[worst])}, got {number(actual[worst])}); {describe_mismatch(actual, expected)}.")
 
 
 def assert_close(
@@ -361,8 +378,18 @@ def assert_number(name: str, value, expected: float, hint: str | None = None, ca
     if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
         raise CheckFailed(f"{name} should be a number, got {type(value).__name__}{_on(case)}.")
     if not np.isclose(float(value), expected, rtol=rtol, atol=atol):
-        raise failure(f"{name} is wrong{_on(case)}: expected {expected:.10g}, got {float(value):.10g}.",
-                      [(name, hint)])
+        raise failure(f"{name} is wrong{_on(case)}: expected {number(expected, '.10g')}, "
+                      f"got {number(value, '.10g')}.", [(name, hint)])
+
+
+def _which_bug(value, wrong_losses: Sequence[tuple[float, str]]) -> str | None:
+    """The hint of the known bug whose loss ``value`` equals, if exactly one does."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    hints = [hint for loss, hint in wrong_losses if np.isclose(value, loss, rtol=RTOL, atol=ATOL)]
+    return hints[0] if len(set(hints)) == 1 else None
 
 
 def assert_same_direction(name: str, actual: Sequence[np.ndarray], reference: Sequence[np.ndarray],
@@ -421,11 +448,11 @@ def assert_loops_at_most(function: Callable, max_loops: int, what: str) -> None:
 # Whole-function checks
 # ----------------------------------------------------------------------------
 
-#: The last check of each forward function: the first line of its failure, or
+#: The last check of each checked function: the first line of its failure, or
 #: absent when it passed. Keyed by the function object (weakly), so a function
 #: the learner redefines starts afresh, and a grader's stand-ins of different
 #: submissions never share a verdict.
-_forward_verdicts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_verdicts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _checked(function: Callable):
@@ -435,21 +462,26 @@ def _checked(function: Callable):
     return function
 
 
-def _remember(forward: Callable, verdict: str | None) -> None:
+def remember(function: Callable, verdict: str | None) -> None:
+    """Record how ``function``'s last check went: the first line of its failure, or None if it passed."""
     try:
         if verdict is None:
-            _forward_verdicts.pop(_checked(forward), None)
+            _verdicts.pop(_checked(function), None)
         else:
-            _forward_verdicts[_checked(forward)] = verdict
+            _verdicts[_checked(function)] = verdict
     except TypeError:  # an object that cannot be referred to weakly: nothing to remember
         pass
 
 
-def _forward_verdict(forward: Callable) -> str | None:
+def last_failure(function: Callable) -> str | None:
+    """The first line of the failure of ``function``'s last check, or None (passed, or never checked)."""
     try:
-        return _forward_verdicts.get(_checked(forward))
+        return _verdicts.get(_checked(function))
     except TypeError:
         return None
+
+
+_remember, _forward_verdict = remember, last_failure
 
 
 def check_forward(
@@ -584,11 +616,13 @@ def check_backward(
         _check_backward(forward, backward, inputs, upstream, gradient_names, expected, hints or {},
                         hint_all_wrong, threshold, case, labels or {}, blocks or {})
     except CheckFailed as error:
+        remember(backward, first_sentence(str(error)))
         verdict = _forward_verdict(forward)
         if verdict is not None and not str(error).startswith(f"Fix {f_name} first"):
             raise CheckFailed(_forward_first(f_name, b_name, f"its own check fails ({verdict})")
                               + f"\n{error}") from None
         raise
+    remember(backward, None)
 
 
 def _check_backward(forward, backward, inputs, upstream, gradient_names, expected, hints, hint_all_wrong,
@@ -662,6 +696,7 @@ def check_loss_gradients(
     threshold: float = DEFAULT_THRESHOLD,
     case: str | None = None,
     gradient_check: bool = True,
+    wrong_losses: Sequence[tuple[float, str]] = (),
 ) -> None:
     """Check a function that returns a scalar loss and its gradients.
 
@@ -683,6 +718,10 @@ def check_loss_gradients(
     gradient_check : bool
         Compare with central differences. Turn off for inputs so large that
         finite differences are meaningless (then give ``expected_grads``).
+    wrong_losses : sequence of (loss, hint)
+        The losses that known bugs give on these inputs, each with the hint that
+        names its bug: a wrong loss equal to one of them gets that hint instead of
+        ``hints["loss"]`` (one loss value, many possible mistakes: this tells them apart).
     """
     hints = hints or {}
     originals = _copies(inputs)
@@ -696,7 +735,7 @@ def check_loss_gradients(
     if missing:
         raise CheckFailed(f"{function_name} returned no gradient for {', '.join(missing)}{_on(case)}.")
     if expected_loss is not None:
-        assert_number("loss", loss, expected_loss, hints.get("loss"), case)
+        assert_number("loss", loss, expected_loss, _which_bug(loss, wrong_losses) or hints.get("loss"), case)
     shapes = [problem for name, grad in grads.items()
               if (problem := shape_problem(f"the gradient of {name}", grad, np.shape(inputs[name])))]
     if shapes:
@@ -735,6 +774,6 @@ def show_failures_plainly() -> None:
         return
 
     def handler(shell, etype, value, tb, tb_offset=None):
-        shell._showtraceback(etype, value, [f"{etype.__name__}: {value}"])
+        shell._showtraceback(etype, value, [f"{etype.__name__}: {value}"])  # PREFIX for a CheckFailed
 
     shell.set_custom_exc((CheckFailed,), handler)

@@ -27,6 +27,10 @@ class Mutant:
         notebook names, which the learner must be able to see before grading.
     fix_forward_first: backward check cells whose message must start by saying that
         the forward step is wrong (a bug of the forward step only).
+    fix_part0_first: check cells whose message must start by saying that Part 0 (the
+        functions pasted from earlier assignments) is wrong.
+    hint: text that the visible message of every ``trap`` cell must contain: the hint
+        that names this very bug, where the checks tell it apart from its neighbours.
     """
 
     name: str
@@ -36,6 +40,8 @@ class Mutant:
     must_fail: tuple[str, ...] = ()
     trap: tuple[str, ...] = ()
     fix_forward_first: tuple[str, ...] = ()
+    fix_part0_first: tuple[str, ...] = ()
+    hint: str | None = None
 
     def apply(self, answers: dict[str, str]) -> dict[str, str]:
         """The reference answers with this mutant's bug in them."""

@@ -1,8 +1,16 @@
 """Wrong implementations of the sequence-to-sequence assignment that learners write."""
 
+from rnnlab.assignments.seq2seq import DECODER_LOSS_BUGS, GREEDY_HINTS, OVERFLOW_HINT
+
 from . import Mutant
 
-ENC, DEC, MOD, GREEDY = "encoder_functions", "decoder_functions", "model_functions", "greedy_functions"
+PART0, ENC, DEC, MOD, GREEDY = ("gru_functions", "encoder_functions", "decoder_functions", "model_functions",
+                                "greedy_functions")
+_SHIFT = "inputs = np.concatenate([np.full((N, 1), START), tgt[:, :-1]], axis=1)"
+_STABLE = "shifted = scores - scores.max(axis=2, keepdims=True)"
+#: The check cells built on Part 0.
+_LATER = ("test_encoder_forward", "test_encoder_backward", "test_decoder_loss", "test_seq2seq_loss",
+          "test_greedy_decode")
 
 #: Fragments of the graded equations' right-hand sides: no hint or message may print one.
 FORMULAS = ("lengths - 1]", "tgt[:, :-1]", "np.add.at(", "1.0 - h0 ** 2", "np.full((N, 1), START)", "h_b[:, 0]",
@@ -38,20 +46,37 @@ MUTANTS = [
            must_fail=("test_encoder_backward",)),
     # -- the decoder in training
     Mutant("teacher-forcing-off-by-one", "feeds the decoder the token it must predict instead of the one before it",
-           edits=((DEC, "inputs = np.concatenate([np.full((N, 1), START), tgt[:, :-1]], axis=1)", "inputs = tgt"),),
-           trap=("test_decoder_loss",)),
+           edits=((DEC, _SHIFT, "inputs = tgt"),),
+           trap=("test_decoder_loss",), hint=DECODER_LOSS_BUGS["reads_its_target"]),
+    Mutant("teacher-forcing-shifted-the-wrong-way", "feeds the token after the one to predict (the target "
+           "shifted left), PAD at the end",
+           edits=((DEC, _SHIFT, "inputs = np.concatenate([tgt[:, 1:], np.full((N, 1), PAD)], axis=1)"),),
+           trap=("test_decoder_loss",), hint=DECODER_LOSS_BUGS["reads_the_next_token"]),
     Mutant("decoder-not-fed-its-previous-token", "feeds START at every step, so the decoder never reads "
            "the previous token",
-           edits=((DEC, "inputs = np.concatenate([np.full((N, 1), START), tgt[:, :-1]], axis=1)",
-                   "inputs = np.full((N, S), START)"),),
-           trap=("test_decoder_loss",)),
+           edits=((DEC, _SHIFT, "inputs = np.full((N, S), START)"),),
+           trap=("test_decoder_loss",), hint=DECODER_LOSS_BUGS["reads_start_only"]),
     Mutant("padding-in-the-loss", "scores the padded positions too",
            edits=((DEC, "mask = sequence_mask(tgt_lengths, S)", "mask = np.ones((N, S))"),),
-           trap=("test_decoder_loss",)),
+           trap=("test_decoder_loss",), hint=DECODER_LOSS_BUGS["counts_padding"]),
+    Mutant("loss-averaged-over-every-position", "divides by N*S, padded positions included, not by the "
+           "number of real target tokens",
+           edits=((DEC, "count = mask.sum()", "count = N * S"),),
+           trap=("test_decoder_loss",), hint=DECODER_LOSS_BUGS["per_position_mean"]),
     Mutant("loss-averaged-over-the-batch", "divides by the number of sequences, not of real target tokens",
            edits=((DEC, "loss = -np.sum(picked * mask) / count", "loss = -np.sum(picked * mask) / N"),
                   (DEC, "dscores = dscores * mask[:, :, None] / count", "dscores = dscores * mask[:, :, None] / N")),
-           trap=("test_decoder_loss",)),
+           trap=("test_decoder_loss",), hint=DECODER_LOSS_BUGS["per_sequence_mean"]),
+    Mutant("decoder-ignores-h0", "runs the decoder from a zero state, so the encoder never reaches it",
+           edits=((DEC, 'gru_forward(x, h0, params["Wx_d"]', 'gru_forward(x, np.zeros_like(h0), params["Wx_d"]'),),
+           trap=("test_decoder_loss",), hint=DECODER_LOSS_BUGS["ignores_h0"]),
+    Mutant("softmax-without-the-max-shift", "computes the softmax of the raw scores, which overflows for "
+           "scores in the hundreds",
+           edits=((DEC, _STABLE, "shifted = scores"),),
+           trap=("test_decoder_loss",), hint=OVERFLOW_HINT),
+    Mutant("softmax-shift-added", "adds each row's maximum instead of subtracting it",
+           edits=((DEC, _STABLE, "shifted = scores + scores.max(axis=2, keepdims=True)"),),
+           trap=("test_decoder_loss",), hint=OVERFLOW_HINT),
     Mutant("embedding-gradient-overwrites-repeats", "writes dE_tgt with fancy indexing, so a token read at "
            "several positions keeps one gradient",
            edits=((DEC, "np.add.at(dE, inputs, dx)", "dE[inputs] += dx"),),
@@ -76,5 +101,14 @@ MUTANTS = [
            trap=("test_greedy_decode",)),
     Mutant("no-pad-after-end", "keeps writing tokens after a sequence has produced END",
            edits=((GREEDY, "ids[:, s] = np.where(finished, PAD, previous)", "ids[:, s] = previous"),),
-           trap=("test_greedy_decode",)),
+           trap=("test_greedy_decode",), hint=GREEDY_HINTS["after_end"]),
+    Mutant("end-replaced-by-pad", "writes PAD at the step where a sequence chooses END, so END never appears",
+           edits=((GREEDY, "ids[:, s] = np.where(finished, PAD, previous)",
+                   "ids[:, s] = np.where(finished | (previous == END), PAD, previous)"),),
+           trap=("test_greedy_decode",), hint=GREEDY_HINTS["keep_end"]),
+    # -- Part 0: a bug in a pasted function shows up in every later check
+    Mutant("pasted-gru-backward-loses-the-direct-path", "pastes a gru_step_backward without the gradient that "
+           "reaches prev_h directly through z",
+           edits=((PART0, "dx, dprev_h = dax @ Wx.T, dah @ Wh.T + dnext_h * z", "dx, dprev_h = dax @ Wx.T, dah @ Wh.T"),),
+           trap=("check_gru_functions",), fix_part0_first=("test_encoder_backward", "test_seq2seq_loss")),
 ]

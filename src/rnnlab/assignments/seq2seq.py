@@ -17,11 +17,12 @@ PAD = 0
 START = 1
 END = 2
 
+import sys
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from ..checks import CheckFailed, call, fixed_array
+from ..checks import CheckFailed, assert_close, call, first_sentence, fixed_array, last_failure, remember
 
 #: The keys of the parameter dict, by part of the model, in the order the checks report them.
 ENCODER_PARAMS = ("Wx_f", "Wh_f", "bx_f", "bh_f", "Wx_b", "Wh_b", "bx_b", "bh_b")
@@ -86,12 +87,17 @@ def target_batch(lengths, V_tgt: int, seed: int, S: int | None = None) -> np.nda
     return np.where(position < lengths[:, None], tgt, PAD)
 
 
-def decoder_inputs(N: int, tgt_lengths, V: int, D_dec: int, H_dec: int, seed: int) -> dict[str, np.ndarray]:
+def decoder_inputs(N: int, tgt_lengths, V: int, D_dec: int, H_dec: int, seed: int,
+                   score_shift: float = 0.0) -> dict[str, np.ndarray]:
     """Keyword arguments for the decoder_loss checks: h0 (N, H'), tgt (N, S), tgt_lengths (N,) and the
-    decoder's seven weights."""
+    decoder's seven weights. ``score_shift`` is added to the output bias by, so to every score:
+    the probabilities stay the same, but at several hundred exp of a score overflows float64,
+    as it does in a softmax computed without care."""
     tgt_lengths = np.asarray(tgt_lengths, dtype=np.int64)
+    params = decoder_params(V, D_dec, H_dec, seed + 2)
+    params["by"] = params["by"] + score_shift
     return {"h0": fixed_array((N, H_dec), seed, 0.8), "tgt": target_batch(tgt_lengths, V, seed + 1),
-            "tgt_lengths": tgt_lengths, **decoder_params(V, D_dec, H_dec, seed + 2)}
+            "tgt_lengths": tgt_lengths, **params}
 
 
 def model_inputs(src_lengths, tgt_lengths, V_src: int, V_tgt: int, D: int, H: int, D_dec: int, H_dec: int,
@@ -108,9 +114,17 @@ def model_inputs(src_lengths, tgt_lengths, V_src: int, V_tgt: int, D: int, H: in
 # Hints
 # ----------------------------------------------------------------------------
 
+#: The functions the learner pastes into Part 0, which everything after it is built on.
+PART0 = ("gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward", "reverse_within_lengths")
+
 STEP_HINTS = {"next_h": "Paste your gru_step_forward from Assignment 4, unchanged."}
 SEQUENCE_HINTS = {"h": "Paste your gru_forward from Assignment 4, unchanged."}
 REVERSE_HINTS = {"reversed": "Paste your reverse_within_lengths from Assignment 5, unchanged."}
+_PASTED_BACKWARD = ("{name} is pasted from Assignment 4: paste it unchanged. If it passed there, "
+                    "something was lost on the way (a line, a helper such as sigmoid); if it did "
+                    "not, fix it there first, where its checks have hints for each gradient.")
+STEP_GRADIENT_HINT = _PASTED_BACKWARD.format(name="gru_step_backward")
+SEQUENCE_GRADIENT_HINT = _PASTED_BACKWARD.format(name="gru_backward")
 
 ENCODER_HINTS = {
     "states": "states[:, t, :H] is the forward GRU's state, states[:, t, H:] the backward GRU's, put "
@@ -139,7 +153,8 @@ ENCODER_GRADIENT_HINT_ALL_WRONG = (
 DECODER_HINTS = {
     "loss": "Teacher forcing: at step s the decoder reads the token BEFORE the one it must predict "
             "(START at the first step), never the target itself. The loss counts only the real "
-            "positions (up to and including END) and divides by their number.",
+            "positions (up to and including END) and divides by their number, and the decoder "
+            "starts from h0.",
     "h0": "dh0 is what gru_backward returns for the initial state, given the gradient of every "
           "decoder state from the output layer.",
     "E_tgt": "A token can appear at several positions: each position's input gradient must be ADDED "
@@ -154,6 +169,43 @@ DECODER_HINT_ALL_WRONG = (
     "the same count as the loss, and zero at padded positions?"
 )
 DECODER_GRADIENTS = ("h0", *DECODER_PARAMS)
+
+#: The mistakes of decoder_loss that its loss value tells apart, each with the hint that names it.
+#: A check cell passes the loss each one gives on its inputs (decoder_bugs): one wrong loss, many
+#: possible causes, and the value says which.
+DECODER_LOSS_BUGS = {
+    "reads_its_target": "At each step your decoder reads the very token it must predict. Teacher "
+                        "forcing feeds the token BEFORE it: START at the first step, then the "
+                        "target shifted one step to the right.",
+    "reads_the_next_token": "Your decoder reads the token AFTER the one it must predict (the shift "
+                            "goes the wrong way): feed START first, then the target shifted one "
+                            "step to the right.",
+    "reads_start_only": "Your decoder reads START at every step: after the first step it must read "
+                        "the previous target token (teacher forcing).",
+    "counts_padding": "Your loss scores the PAD positions too: only the positions up to and "
+                      "including END count, both in the sum and in the number you divide by.",
+    "per_position_mean": "Your loss is divided by N*S, padded positions included: divide by the "
+                         "number of real target tokens (END counted, PAD not).",
+    "per_sequence_mean": "Your loss is divided by the number of sequences: divide by the number of "
+                         "real target tokens (END counted, PAD not).",
+    "ignores_h0": "Your decoder starts from zeros: it must start from the h0 it is given (the "
+                  "encoder's summary of the source, in the whole model).",
+}
+
+#: The hint of a loss that is wrong only when the scores are large.
+OVERFLOW_HINT = ("The scores here are in the hundreds, and exp of a few hundred overflows float64 "
+                 "(inf, then nan). Compute the log-softmax stably, as in Assignment 2: shift each "
+                 "row of scores by its own maximum first (subtract it: that changes no probability).")
+LARGE_SCORE_HINTS = {**DECODER_HINTS, "loss": OVERFLOW_HINT}
+
+
+def decoder_bugs(**losses: float) -> list[tuple[float, str]]:
+    """``(loss, hint)`` for the named bugs of DECODER_LOSS_BUGS: the loss each bug gives on the inputs
+    of one check (for ``checks.check_loss_gradients(..., wrong_losses=...)``)."""
+    unknown = sorted(set(losses) - set(DECODER_LOSS_BUGS))
+    if unknown:
+        raise KeyError(f"no such decoder_loss bug: {', '.join(unknown)}")
+    return [(float(loss), DECODER_LOSS_BUGS[name]) for name, loss in losses.items()]
 
 MODEL_HINTS = {
     "loss": "If decoder_loss and the encoder pass their checks, look at the composition: the source "
@@ -177,6 +229,8 @@ GREEDY_HINTS = {
     "later": "At every step the decoder reads the token IT chose at the step before (the highest "
              "score), not START again and not nothing, and carries its own state forward.",
     "after_end": "Once a sequence has produced END, every later position must hold PAD.",
+    "keep_end": "END itself belongs in the output: write the END a sequence chooses at its step, "
+                "and PAD only at the positions after it.",
 }
 
 
@@ -244,6 +298,49 @@ def seq2seq_loss_and_grads(seq2seq_loss: Callable) -> Callable:
     return _adapter(loss_and_grads, seq2seq_loss)
 
 
+class after_part0:
+    """``with course.after_part0():`` around a check of a function built on Part 0: when a pasted
+    function failed its own check (in the Part 0 cell), a failure here opens with "Fix Part 0
+    first", as a backward check says "fix the forward step first". The pasted functions are
+    looked up by name where the check runs (a missing one is no verdict, not an error).
+    """
+
+    def __init__(self) -> None:
+        self.namespace = sys._getframe(1).f_globals  # the notebook's (or the grader's) namespace
+
+    def __enter__(self) -> "after_part0":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if not isinstance(error, CheckFailed) or str(error).startswith("Fix Part 0 first"):
+            return False
+        failed = [(name, verdict) for name in PART0 if name in self.namespace
+                  and (verdict := last_failure(self.namespace[name])) is not None]
+        if not failed:
+            return False
+        name, verdict = failed[0]
+        raise CheckFailed(f"Fix Part 0 first: your {name} fails its own check ({verdict}). Every "
+                          "function of this assignment is built on Part 0, so its checks cannot be "
+                          f"trusted until Part 0 passes.\n{error}") from None
+
+
+def check_reverse(reverse_within_lengths: Callable, x: np.ndarray, lengths, expected: np.ndarray) -> None:
+    """reverse_within_lengths(x, lengths) equals ``expected``; the verdict is remembered for after_part0."""
+    try:
+        assert_close(f"reverse_within_lengths(x, {list(lengths)})",
+                     call(reverse_within_lengths, np.array(x, copy=True), np.array(lengths)), expected,
+                     REVERSE_HINTS["reversed"])
+    except CheckFailed as error:
+        remember(reverse_within_lengths, first_sentence(str(error)))
+        raise
+    remember(reverse_within_lengths, None)
+
+
+def token_name(token: int) -> str:
+    """A target id as messages name it: PAD, START and END by name, any other as "token <id>"."""
+    return {PAD: "PAD", START: "START", END: "END"}.get(int(token), f"token {int(token)}")
+
+
 def check_greedy(greedy_decode: Callable, inputs: Mapping[str, np.ndarray], max_length: int,
                  expected: np.ndarray, case: str | None = None) -> None:
     """greedy_decode(params, src, src_lengths, max_length) returns ``expected`` (N, max_length) ids and
@@ -266,12 +363,20 @@ def check_greedy(greedy_decode: Callable, inputs: Mapping[str, np.ndarray], max_
     if len(wrong) == 0:
         return
     n, s = (int(i) for i in wrong[0])
+    want, got = int(expected[n, s]), int(ids[n, s])
     ended = s > 0 and END in expected[n, :s]
-    hint = GREEDY_HINTS["first"] if s == 0 else GREEDY_HINTS["after_end"] if ended else GREEDY_HINTS["later"]
+    if ended:
+        hint = GREEDY_HINTS["after_end"]
+    elif want == END and got == PAD:
+        hint = GREEDY_HINTS["keep_end"]
+    elif s == 0:
+        hint = GREEDY_HINTS["first"]
+    else:
+        hint = GREEDY_HINTS["later"]
+    before = " (the steps before it are right)" if s > 0 else ""
     raise CheckFailed(f"greedy_decode: ids is wrong{on}.\nHint: {hint}\n"
                       f"  {len(wrong)} of {ids.size} tokens differ; the first in sequence {n} at step "
-                      f"{s}: expected {int(expected[n, s])}, got {int(ids[n, s])} (the steps before it "
-                      "are right).")
+                      f"{s}: expected {token_name(want)}, got {token_name(got)}{before}.")
 
 
 #: The gradients of the pasted GRU functions, in the order they return them.
