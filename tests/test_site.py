@@ -204,6 +204,12 @@ def test_does_get_started_give_the_install_line_and_the_wheel(built_site):
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())  # as read, without highlighting
     assert f"pip install {wheel_requirement(ROOT)}" in text
     assert f'href="../{wheel_name(ROOT)}"' in page
+    # Without the site's address the line names the downloaded file: the page says where it goes.
+    from autograder.course.links import site_url
+
+    if not site_url(ROOT):
+        assert ("First download the wheel with the link above into your course folder (the one made in "
+                "step 1). Then, in that folder: pip install ./") in text
     assert "jupyter lab" in text and "nbgrader validate" in text
 
 
