@@ -39,7 +39,8 @@ FORWARD, BACKWARD = "rnn_step_forward", "rnn_step_backward"
 FORWARD_POINTS, BACKWARD_POINTS = 3.0, 5.0
 TIMEOUT = 6.0  # seconds per cell in this batch; the honest cells need well under one
 # 1 GB of memory: the honest cells need a few MB, and a memory bomb hits the limit sooner.
-LIMITS = Limits(cell_timeout=TIMEOUT, memory_mb=1024, isolation=ISOLATED)
+BUDGET = 25.0  # seconds for all of one submission's cells together
+LIMITS = Limits(cell_timeout=TIMEOUT, memory_mb=1024, isolation=ISOLATED, submission_seconds=BUDGET)
 
 RELEASE = json.loads(release_notebook(SLUG).read_text(encoding="utf-8"))
 ANSWERS = reference_answers(json.loads(source_notebook(SLUG).read_text(encoding="utf-8")))
@@ -146,6 +147,54 @@ def memory_bomb(cells):
     cells.insert(0, code_cell("hog = [bytearray(10**8) for _ in range(1000)]\n"))
 
 
+def sleepers(cells):  # each added cell just under the cell timeout: only the budget stops them
+    for _ in range(14):
+        cells.insert(0, code_cell(f"import time\ntime.sleep({TIMEOUT - 1})\n"))
+
+
+def many_added_cells(cells):
+    for i in range(250):
+        cells.insert(0, code_cell(f"x{i} = {i}\n"))
+
+
+def null_source(cells):
+    cells[cell_index({"cells": cells}, FORWARD)]["source"] = None
+
+
+def list_grade_id(cells):
+    cells[cell_index({"cells": cells}, FORWARD)]["metadata"]["nbgrader"]["grade_id"] = [FORWARD]
+
+
+def many_magics(cells):  # IPython syntax turned into Python costs the grader magics x lines
+    cells.insert(0, code_cell("".join(f"%time x{i} = {i}\n" for i in range(501))))
+
+
+def with_surrogate(notebook: dict) -> str:
+    """The notebook's JSON with a lone surrogate escaped in the forward answer (valid JSON, invalid Unicode)."""
+    return json.dumps(notebook, indent=1).replace("def rnn_step_forward(", "# \\ud800\\ndef rnn_step_forward(", 1)
+
+
+DEEP_JSON = '{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}"
+DEEP_EXPRESSION = "x = " + "-" * 200_000 + "1\n"
+#: The wire is found from inside (gc) and a reply forged on it: the grader must stop that
+#: submission's sandbox with a reason, and grade the rest of the class.
+FORGE = '''
+import gc, io, json, struct, time
+_wire = [o for o in gc.get_objects() if isinstance(o, io.BufferedWriter) and not o.closed and o.fileno() > 2][0]
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    header = json.dumps(HEADER).encode()
+    _wire.write(struct.pack(">QQ", len(header), PAYLOAD) + header + b"\\0" * PAYLOAD)
+    _wire.flush()
+    time.sleep(60)
+'''
+NO_STATUS = FORGE.replace("HEADER", '{"hello": 1}').replace("PAYLOAD", "0")
+PAYLOAD_NAMED_AGAIN = FORGE.replace("HEADER", '{"ok": True, "result": [{"__ndarray__": [0, 8 * 2**20], "dtype": "<f8", '
+                                    '"shape": [1] * i + [2**20]} for i in range(200)]}').replace("PAYLOAD", "8 * 2**20")
+NESTED_HEADER = FORGE.replace("json.dumps(HEADER).encode()",
+                              "b'{\"ok\": true, \"result\": ' + b'[' * 100000 + b']' * 100000 + b'}'").replace(
+    "PAYLOAD", "0")
+
+
 FORWARD_WITH_HELPER = ANSWERS[FORWARD].replace("np.tanh(", "np.tanh(0 * affine(x, Wx, b) + ", 1)
 HARD_CODED = f'''
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
@@ -226,6 +275,26 @@ CASES = [
          "cell rnn_step_forward raised PermissionError: a submission may not access"),
     Case("list-solutions", {"rnn.ipynb": wrong(f"import os\nprint(os.listdir({str(ROOT / 'solutions')!r}))\n")}, 0, GRADED,
          "cell rnn_step_forward raised PermissionError: a submission may not access"),
+    # -- hostile files: each is that submission's result, never the grader's error
+    Case("null-source", {"rnn.ipynb": with_cells(honest(), null_source)}, 0, UNREADABLE, "has a source that is not text"),
+    Case("list-as-grade-id", {"rnn.ipynb": with_cells(honest(), list_grade_id)}, 0, UNREADABLE,
+         "has a grade_id that is not text"),
+    Case("lone-surrogate", {"rnn.ipynb": with_surrogate(honest())}, 0, UNREADABLE, "lone surrogate"),
+    Case("json-nested-100k-deep", {"rnn.ipynb": DEEP_JSON}, 0, UNREADABLE, "nested more than 64 levels deep"),
+    Case("expression-nested-200k-deep", {"rnn.ipynb": with_cells(honest(), lambda cells: cells.insert(
+        0, code_cell(DEEP_EXPRESSION)))}, 8, GRADED, "cell added cell 1 raised"),
+    Case("added-cells-sleeping-under-the-cell-timeout", {"rnn.ipynb": with_cells(honest(), sleepers)}, 0, GRADED,
+         "the submission used up its time budget for all its cells"),
+    Case("250-added-cells", {"rnn.ipynb": with_cells(honest(), many_added_cells)}, 8, GRADED,
+         "50 added cell(s) before setup were not run: a submission may add at most 200 cells"),
+    Case("501-magics", {"rnn.ipynb": with_cells(honest(), many_magics)}, 8, GRADED,
+         "cell added cell 1 raised SyntaxError"),
+    Case("forged-reply-without-status", {"rnn.ipynb": honest(**{FORWARD: NO_STATUS})}, 0, GRADED, "",
+         {"test_rnn_step_forward_values": "a reply the grader cannot read (no status)"}),
+    Case("forged-reply-naming-its-payload-200-times", {"rnn.ipynb": honest(**{FORWARD: PAYLOAD_NAMED_AGAIN})}, 0,
+         GRADED, "", {"test_rnn_step_forward_values": "more bytes than the message carries"}),
+    Case("forged-reply-nested-100k-deep", {"rnn.ipynb": honest(**{FORWARD: NESTED_HEADER})}, 0, GRADED, "",
+         {"test_rnn_step_forward_values": "a reply the grader cannot read"}),
     Case("write-gradebook", {"rnn.ipynb": wrong(
         "import sqlite3, glob\n"
         "db = sqlite3.connect(COURSE + '/autograder/gradebook.db')\n"
@@ -274,6 +343,12 @@ def test_does_each_bad_submission_get_the_right_score_and_a_recorded_reason(batc
     assert any(case.reason in text for text in recorded), f"{case.reason!r} not in {recorded}"
     for grade_id, text in (case.cell_reasons or {}).items():  # messages are wrapped at 80 columns
         assert text in " ".join(result.cell(grade_id).message.split()), result.cell(grade_id).message
+
+
+def test_does_one_submission_take_no_longer_than_its_budget(batch):
+    _, results, _ = batch
+    assert results["added-cells-sleeping-under-the-cell-timeout"].seconds < BUDGET + 10
+    assert results["501-magics"].seconds < 20  # IPython syntax is not turned into Python past a bound
 
 
 def test_does_a_dying_kernel_keep_the_points_of_the_cells_graded_before_it(batch):

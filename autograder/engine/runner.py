@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograder.engine.intake import Intake, Unreadable, parse_notebook, take_in
+from autograder.engine.intake import MAX_ADDED_CELLS, MAX_NOTEBOOK_MB, Intake, Unreadable, parse_notebook, take_in
 from autograder.paths import ROOT
 from autograder.course.plan import ANSWER, GIVEN, GradingPlan, Step
 from autograder.course.reference import definitions_only_source
@@ -47,6 +48,12 @@ class Limits:
     isolation: bool = True  # the operating-system boundary (autograder.sandbox.isolation); False: --no-isolation
     audit_hook: bool = True  # the second layer inside; only the test suite turns it off
     tmp_mb: int = 64  # the sandbox's writable /tmp
+    # One wall-clock budget for all of a submission's cells together (course cells and added
+    # ones): without it, each added cell got a fresh cell_timeout, and 14 added cells sleeping
+    # just under the limit cost 14 times the timeout and still scored full marks.
+    submission_seconds: float = 900.0
+    max_added_cells: int = MAX_ADDED_CELLS  # cells the learner added that are run; the rest are noted, not run
+    max_notebook_mb: float = MAX_NOTEBOOK_MB
 
 
 #: The note on every result graded without the operating-system boundary.
@@ -72,16 +79,19 @@ def grade_submission(plan: GradingPlan, notebook: bytes, student: str, limits: L
     started = time.monotonic()
     notes = [] if limits.isolation else [NOT_ISOLATED]
     try:
-        intake = take_in(parse_notebook(notebook, name or f"{plan.slug}.ipynb"), plan)
-    except Unreadable as error:
-        return SubmissionResult(student, plan.slug, UNREADABLE, not_run(plan, str(error)), [str(error), *notes],
+        intake = take_in(parse_notebook(notebook, name or f"{plan.slug}.ipynb", limits.max_notebook_mb), plan,
+                         limits.max_added_cells)
+    except (Unreadable, RecursionError, MemoryError) as error:  # the file's own fault, said as such
+        reason = str(error) if isinstance(error, Unreadable) else \
+            f"{name or plan.slug + '.ipynb'} could not be read ({type(error).__name__}: too deeply nested or too large)"
+        return SubmissionResult(student, plan.slug, UNREADABLE, not_run(plan, reason), [reason, *notes],
                                 isolated=limits.isolation)
     sandbox = Sandbox(ROOT, call_timeout=limits.cell_timeout, memory_mb=limits.memory_mb,
                       cpu_seconds=limits.cpu_seconds, forbidden=limits.forbidden, isolation=limits.isolation,
                       audit_hook=limits.audit_hook, tmp_mb=limits.tmp_mb)
     try:
         with sandbox as box:
-            cells = run_plan(plan, intake, box)
+            cells = run_plan(plan, intake, box, started + limits.submission_seconds)
             intake.notes.extend(output_notes(box))
     except SandboxUnavailable as error:  # the machine's fault: the submission is not graded
         return SubmissionResult(student, plan.slug, GRADER_ERROR, not_run(plan, str(error)), [str(error), *notes],
@@ -90,23 +100,34 @@ def grade_submission(plan: GradingPlan, notebook: bytes, student: str, limits: L
                             round(time.monotonic() - started, 3), isolated=limits.isolation)
 
 
-def run_plan(plan: GradingPlan, intake: Intake, box: Sandbox) -> list[CellResult]:
+def run_plan(plan: GradingPlan, intake: Intake, box: Sandbox, deadline: float | None = None) -> list[CellResult]:
+    """Run the plan's cells in order; every cell's time counts against ``deadline`` (the
+    submission's budget, a ``time.monotonic()`` value) as well as its own timeout."""
     trusted: dict = {"__name__": "__grader__"}
     for name in plan.functions:
         trusted[name] = box.function(name, intake.sources.get(name))
     cells = []
     for step in plan.steps:
         for label, code in intake.added_before.get(step.grade_id, []):
-            run_learner_code(box, label, code, intake.notes)
+            run_learner_code(box, label, code, intake.notes, deadline)
         if step.kind == GIVEN:
             code = definitions_only_source(step.source)
-            run_learner_code(box, step.grade_id, code, intake.notes)
+            run_learner_code(box, step.grade_id, code, intake.notes, deadline)
             exec(compile(code, f"<given {step.grade_id}>", "exec"), trusted)  # noqa: S102 - the course's own cell
         elif step.kind == ANSWER:
-            run_learner_code(box, step.grade_id, intake.answers.get(step.grade_id, ""), intake.notes)
+            run_learner_code(box, step.grade_id, intake.answers.get(step.grade_id, ""), intake.notes, deadline)
         else:
-            cells.append(run_check(box, step, trusted))
+            cells.append(run_check(box, step, trusted, deadline))
     return cells
+
+
+#: IPython syntax is turned into Python in the grader's own process, at a cost that grows
+#: with the lines of IPython syntax times the cell's length (one 37 KB cell of magics took
+#: 30 s). Honest cells hold a few magics: beyond these bounds a cell runs as it is, and a
+#: magic in it is a SyntaxError of the submission's, said in its notes.
+MAX_MAGIC_LINES = 20
+MAX_TRANSFORMED_CHARACTERS = 100_000
+_IPYTHON_SYNTAX = re.compile(r"^\s*[%!]", re.M)
 
 
 def as_python(code: str) -> str:
@@ -114,17 +135,20 @@ def as_python(code: str) -> str:
     Python calls, as IPython itself does; the sandbox's get_ipython() answers them."""
     from IPython.core.inputtransformer2 import TransformerManager
 
+    magics = len(_IPYTHON_SYNTAX.findall(code))
+    if magics == 0 or magics > MAX_MAGIC_LINES or len(code) > MAX_TRANSFORMED_CHARACTERS:
+        return code
     try:
         return TransformerManager().transform_cell(code)
-    except (SyntaxError, ValueError, IndexError):  # broken code: let the sandbox report the SyntaxError
+    except (SyntaxError, ValueError, IndexError, RecursionError):  # broken code: the sandbox reports it
         return code
 
 
-def run_learner_code(box: Sandbox, label: str, code: str, notes: list[str]) -> None:
+def run_learner_code(box: Sandbox, label: str, code: str, notes: list[str], deadline: float | None = None) -> None:
     """Run a cell in the sandbox; an error is noted and grading goes on, as in a notebook."""
     if box.failure:
         return
-    box.start_cell(label)
+    box.start_cell(label, deadline)
     try:
         box.run(as_python(code), label)
     except SubmissionError as error:
@@ -133,11 +157,11 @@ def run_learner_code(box: Sandbox, label: str, code: str, notes: list[str]) -> N
         notes.append(f"grading stopped in cell {label}: {error}")
 
 
-def run_check(box: Sandbox, step: Step, trusted: dict) -> CellResult:
+def run_check(box: Sandbox, step: Step, trusted: dict, deadline: float | None = None) -> CellResult:
     """Run a check cell in the grader's namespace; it passes if it raises nothing."""
     if box.failure:
         return CellResult(step.grade_id, 0.0, step.points, NOT_RUN, f"not run: {box.failure}")
-    box.start_cell(step.grade_id)
+    box.start_cell(step.grade_id, deadline)
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):

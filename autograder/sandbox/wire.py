@@ -44,6 +44,11 @@ FRAME = struct.Struct(">QQ")  # lengths of the JSON header and of the payload, b
 #: The largest message accepted. The checks exchange small arrays; a submission
 #: that returns more is stopped before the grader spends memory on it.
 MAX_MESSAGE = 64 * 1024 * 1024
+#: The largest JSON header of a reply from a submission. Arrays travel in the payload,
+#: so an honest header is small (a cache of thousands of arrays is well under 1 MB),
+#: while parsing JSON multiplies its size in memory (a header of 60 MB of nested empty
+#: lists took a grader to 2.1 GB): a reply's header is held to this.
+MAX_REPLY_HEADER = 4 * 1024 * 1024
 #: Characters of a submission's printed output kept (the rest is counted).
 OUTPUT_LIMIT = 20_000
 #: NumPy kinds that cross as data: bool, signed and unsigned int, float, complex.
@@ -135,8 +140,12 @@ class NotEncodable(TypeError):
     """The value cannot cross the wire as data."""
 
 
-class TooLarge(ValueError):
-    """A message longer than MAX_MESSAGE."""
+class Malformed(ValueError):
+    """A message that does not follow the format: from a submission, a forged or broken reply."""
+
+
+class TooLarge(Malformed):
+    """A message longer than allowed (MAX_MESSAGE, or MAX_REPLY_HEADER for a reply's header)."""
 
 
 # -- encoding -------------------------------------------------------------------
@@ -250,10 +259,21 @@ def decode(data, payload: bytes = b"", remote: Callable[[int, str], Handle] | No
 
 
 class _Unpacker:
+    """Decodes one message. The arrays it makes add up to at most the payload's size: an honest
+    sender packs each array once (two places naming the same bytes as the same array decode to
+    one object), so more can only come from a reply that names its payload again and again
+    (an 8 MB payload named 200 times took a grader to 1.65 GB)."""
+
     def __init__(self, payload: bytes, remote) -> None:
         self.payload = payload
         self.remote = remote
         self.arrays: dict[tuple, np.ndarray] = {}
+        self.budget = len(payload)
+
+    def spend(self, nbytes: int) -> None:
+        self.budget -= nbytes
+        if self.budget < 0:
+            raise Malformed("its arrays add up to more bytes than the message carries")
 
     def decode(self, data):
         if isinstance(data, list):
@@ -262,7 +282,9 @@ class _Unpacker:
             if "__ndarray__" in data:
                 return self.array(data["__ndarray__"], data["dtype"], data["shape"])
             if "__scalar__" in data:
-                return _array(data["__scalar__"], data["dtype"], [], self.payload)[()]
+                scalar = _array(data["__scalar__"], data["dtype"], [], self.payload)
+                self.spend(scalar.nbytes)
+                return scalar[()]
             if "__tuple__" in data:
                 return tuple(self.decode(v) for v in data["__tuple__"])
             if "__dict__" in data:
@@ -283,7 +305,9 @@ class _Unpacker:
         key = (tuple(where), str(dtype_name), tuple(shape))
         array = self.arrays.get(key)
         if array is None:
-            array = self.arrays[key] = _array(where, dtype_name, shape, self.payload)
+            array = _array(where, dtype_name, shape, self.payload)
+            self.spend(array.nbytes)
+            self.arrays[key] = array
         return array
 
 
@@ -337,8 +361,13 @@ def send(stream: BinaryIO, header: dict, payload: bytes = b"") -> None:
     stream.flush()
 
 
-def receive(stream: BinaryIO) -> Message | None:
-    """The next message, or None at end of stream (the other side is gone)."""
+def receive(stream: BinaryIO, max_header: int = MAX_MESSAGE) -> Message | None:
+    """The next message, or None at end of stream (the other side is gone).
+
+    Raises TooLarge for a message longer than MAX_MESSAGE or a header longer than
+    ``max_header``, before reading it; Malformed for a header that is not a JSON object
+    (nested too deep for the parser included).
+    """
     frame = stream.read(FRAME.size)
     if len(frame) < FRAME.size:
         return None
@@ -346,10 +375,18 @@ def receive(stream: BinaryIO) -> Message | None:
     if header_length + payload_length > MAX_MESSAGE:
         raise TooLarge(f"a message of {header_length + payload_length:,} bytes, "
                        f"more than the {MAX_MESSAGE:,} allowed")
+    if header_length > max_header:
+        raise TooLarge(f"a message whose header is {header_length:,} bytes, more than the {max_header:,} allowed")
     text, payload = stream.read(header_length), stream.read(payload_length)
     if len(text) < header_length or len(payload) < payload_length:
         return None
-    return Message(json.loads(text.decode("utf-8")), payload)
+    try:
+        header = json.loads(text.decode("utf-8"))
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise Malformed(f"a message whose header is not JSON ({type(error).__name__})") from None
+    if not isinstance(header, dict):
+        raise Malformed(f"a message whose header is a {type(header).__name__}, not an object")
+    return Message(header, payload)
 
 
 # -- in-place changes -------------------------------------------------------------
