@@ -44,7 +44,9 @@ pytestmark = [pytest.mark.slow, requires_servers]
 
 #: The mixed class: honest and tampering work, unreadable files, an infinite loop, a dying kernel.
 CHOSEN = ("malformed-json", "empty-file", "missing-notebook", "infinite-loop-in-function", "os-exit",
-          "segfault-in-numpy", "edited-test-cells", "patch-numpy-comparisons", "read-solutions")
+          "segfault-in-numpy", "edited-test-cells", "patch-numpy-comparisons", "read-solutions",
+          # hostile files and replies: each that submission's own result on a cluster too
+          "forged-reply-naming-its-payload-200-times", "json-nested-100k-deep", "lone-surrogate", "list-as-grade-id")
 LIMITS = Limits(cell_timeout=TIMEOUT, memory_mb=1024)
 
 

@@ -240,6 +240,44 @@ def test_does_decoding_refuse_what_could_run_code_or_read_past_its_payload():
         decode({"__reduce__": ["os.system", ["ls"]]})
 
 
+def test_does_a_reply_naming_its_payload_again_and_again_cost_no_more_than_its_payload():
+    """Each array decoded is a copy: 200 names of one 8 MB payload once took a grader to 1.65 GB."""
+    import tracemalloc
+
+    from autograder.sandbox.wire import Malformed
+
+    payload = bytes(8 * 2**20)
+    names = [{"__ndarray__": [0, len(payload)], "dtype": "<f8", "shape": [1] * i + [2**20]} for i in range(200)]
+    tracemalloc.start()
+    try:
+        with pytest.raises(Malformed, match="more bytes than the message carries"):
+            decode(names, payload)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * len(payload), f"decoding took {peak / 2**20:.0f} MB for a payload of 8 MB"
+    assert len(decode(names[:1] * 5, payload)) == 5  # one array named five times is one array: honest
+
+
+def test_is_a_reply_header_larger_than_allowed_refused_before_it_is_parsed():
+    import io
+    import json
+
+    from autograder.sandbox.wire import FRAME, MAX_REPLY_HEADER, Malformed, TooLarge, receive
+
+    def message(header: bytes) -> io.BytesIO:
+        return io.BytesIO(FRAME.pack(len(header), 0) + header)
+
+    nested = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(TooLarge, match="header"):
+        receive(message(b"[]," * MAX_REPLY_HEADER), MAX_REPLY_HEADER)
+    with pytest.raises(Malformed, match="not JSON"):
+        receive(message(b'{"ok": true, "result": ' + nested + b"}"), MAX_REPLY_HEADER)
+    with pytest.raises(Malformed, match="not an object"):
+        receive(message(b"[1, 2]"), MAX_REPLY_HEADER)
+    assert receive(message(json.dumps({"ok": True}).encode()), MAX_REPLY_HEADER).header == {"ok": True}
+
+
 def test_does_write_back_update_arrays_in_place_and_leave_kept_objects_alone():
     array, kept = np.zeros(2), Handle(5)
     args = [array, {"k": kept}]

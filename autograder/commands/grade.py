@@ -106,7 +106,11 @@ class Task:
 
 
 def make_task(job: Job, limits: Limits, course_root: Path) -> Task:
-    return Task(cached_plan(job.slug, course_root), job.notebook.read_bytes(), job.student, limits, job.notebook.name)
+    """The job's task, its notebook read up to one byte past the size limit (a larger file is
+    refused by its size, and is never read whole into this process)."""
+    with open(job.notebook, "rb") as handle:
+        notebook = handle.read(int(limits.max_notebook_mb * 1024 * 1024) + 1)
+    return Task(cached_plan(job.slug, course_root), notebook, job.student, limits, job.notebook.name)
 
 
 def missing_result(job: Job, course_root: Path) -> SubmissionResult:
@@ -189,52 +193,91 @@ def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int |
 ATTEMPTS = 3
 
 
-def run_pool(jobs: list[Job], workers: int, limits: Limits, course_root: Path, done) -> None:
+def run_pool(jobs: list[Job], workers: int, limits: Limits, course_root: Path, done, make=None) -> None:
     """Grade ``jobs`` in a process pool, calling ``done(job, result)`` in this process.
+    ``make(job, limits, course_root)`` makes each job's Task (default: make_task).
 
-    If a grading process dies, the pool breaks: the jobs not finished are
-    graded again in a fresh pool, and one that was in flight ATTEMPTS times gets
-    a grader-error result with the reason instead of stopping the class; so
-    does a job on which the grader raised. At most a few jobs per process are
-    queued at a time, so a large class is never read into memory at once.
+    If a grading process dies, the pool breaks and every job in it fails at once,
+    though one submission (at most) killed it. So a death is blamed on no one:
+    the jobs that were in the broken pool become *suspects*, graded next one at
+    a time, each alone in a pool of its own, where a death can only be its own.
+    A suspect that dies alone ATTEMPTS times gets a grader-error result with the
+    reason instead of stopping the class, and the innocent ones are simply
+    graded (before this, one hostile submission cost three classmates their
+    grades). A job on which the grader raised gets a grader-error result too.
+    At most a few jobs per process are queued at a time, so a large class is
+    never read into memory at once.
+    """
+    attempts = dict.fromkeys(jobs, 0)
+    pending = list(jobs)
+    suspects: list[Job] = []
+    while pending:
+        alone = bool(suspects)
+        batch = [suspects.pop(0)] if alone else list(pending)
+        finished, broken = _run_batch(batch, 1 if alone else workers, limits, course_root, done, make or make_task)
+        for job in broken:
+            if alone:  # it died with no other submission in its process: its own doing
+                attempts[job] += 1
+                if attempts[job] >= ATTEMPTS:
+                    done(job, grader_error(job, course_root, f"the grading process died {ATTEMPTS} times on this "
+                                                            "submission alone; grade it by hand"))
+                    finished.append(job)
+                    continue
+            if job not in suspects:
+                suspects.append(job)
+        pending = [job for job in pending if job not in finished]
+
+
+def _run_batch(jobs: list[Job], workers: int, limits: Limits, course_root: Path, done, make) -> tuple[list, list]:
+    """Grade ``jobs`` in one pool until they are done or the pool breaks.
+
+    Returns the jobs finished (``done`` called for each) and those that were in
+    the pool when it broke; the jobs not yet submitted then are in neither.
     """
     # "spawn": fresh interpreters, never a fork of this process with its database
     # connection and the progress bar's thread.
     context = multiprocessing.get_context("spawn")
-    attempts = dict.fromkeys(jobs, 0)
-    pending = list(jobs)
+    finished: list[Job] = []
+    broken: list[Job] = []
+    waiting = list(jobs)
     window = 4 * workers
-    while pending:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            waiting = list(pending)
-            futures = {}
-            broken = False
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=limit_grading_process,
+                             initargs=(limits.grader_memory_mb,)) as pool:
+        futures = {}
 
-            def submit_more() -> None:
-                while waiting and len(futures) < window and not broken:
-                    job = waiting.pop(0)
-                    futures[pool.submit(Task.run, make_task(job, limits, course_root))] = job
+        def submit_more() -> None:
+            while waiting and len(futures) < window and not broken:
+                job = waiting.pop(0)
+                futures[pool.submit(make(job, limits, course_root).run)] = job
 
+        submit_more()
+        while futures:
+            ended, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in ended:
+                job = futures.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken.append(job)
+                    continue
+                except Exception as error:  # noqa: BLE001 - a fault of the grader's: the class goes on
+                    result = grader_error(job, course_root, f"the grader failed on this submission "
+                                                            f"({type(error).__name__}: {error})")
+                finished.append(job)
+                done(job, result)
             submit_more()
-            while futures:
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    job = futures.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        attempts[job] += 1
-                        if attempts[job] < ATTEMPTS:
-                            continue
-                        result = grader_error(job, course_root, f"the grading process died {ATTEMPTS} times "
-                                                                "on this submission; grade it by hand")
-                    except Exception as error:  # noqa: BLE001 - a fault of the grader's: the class goes on
-                        result = grader_error(job, course_root, f"the grader failed on this submission "
-                                                                f"({type(error).__name__}: {error})")
-                    pending.remove(job)
-                    done(job, result)
-                submit_more()
+    return finished, broken
+
+
+def limit_grading_process(memory_mb: int) -> None:
+    """A grading process's own address-space limit: what a submission sends back is bounded
+    (autograder.sandbox.wire), and this bounds the rest, so that no grading process can
+    take the machine's memory from the others (``grade --grader-memory``)."""
+    import resource
+
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def grader_error(job: Job, course_root: Path, reason: str) -> SubmissionResult:
@@ -267,6 +310,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the most one cell of a submission may run (default: %(default)s)")
     parser.add_argument("--memory", type=int, default=Limits.memory_mb, metavar="MB",
                         help="memory limit of a submission's process (default: %(default)s MB)")
+    parser.add_argument("--budget", type=float, default=Limits.submission_seconds, metavar="SECONDS",
+                        help="the most all the cells of one submission may run together, the cells it added "
+                             "included (default: %(default)s)")
+    parser.add_argument("--max-notebook-mb", type=float, default=Limits.max_notebook_mb, metavar="MB",
+                        help="a larger notebook is not graded, and recorded as unreadable with the reason "
+                             "(default: %(default)s)")
+    parser.add_argument("--grader-memory", type=int, default=Limits.grader_memory_mb, metavar="MB",
+                        help="address-space limit of each of the grader's own grading processes, which run the "
+                             "checks (default: %(default)s MB; 0: none)")
     parser.add_argument("--no-isolation", action="store_true",
                         help="grade even where the operating-system sandbox (bubblewrap) cannot start: "
                              "submissions then run with your user's rights, guarded only by an audit hook "
@@ -284,7 +336,8 @@ def run(args: argparse.Namespace) -> int:
         print("no submissions found under submitted/<student>/<slug>/ (see `python -m autograder collect`)")
         return 1
     limits = Limits(cell_timeout=args.timeout, memory_mb=args.memory, forbidden=forbidden_paths(db_url),
-                    isolation=not args.no_isolation)
+                    isolation=not args.no_isolation, submission_seconds=args.budget,
+                    max_notebook_mb=args.max_notebook_mb, grader_memory_mb=args.grader_memory)
     if args.no_isolation:
         warn_loudly("Grading WITHOUT operating-system isolation (--no-isolation): submissions run with your "
                     "user's rights, guarded only by an audit hook and resource limits. A hostile one can read "

@@ -66,8 +66,8 @@ def parse_notebook(data: bytes, name: str, max_mb: float = MAX_NOTEBOOK_MB) -> d
     reads are checked (``cell_structure``) before anything is done with it.
     """
     if len(data) > max_mb * 1024 * 1024:
-        raise Unreadable(f"{name} is {len(data) / 1024 / 1024:,.1f} MB, more than the {max_mb:g} MB a notebook "
-                         "may be: clear its outputs (Edit > Clear Outputs of All Cells) and save it again")
+        raise Unreadable(f"{name} is larger than the {max_mb:g} MB a notebook may be: clear its outputs "
+                         "(Edit > Clear Outputs of All Cells) and save it again")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -54,6 +54,7 @@ class Limits:
     submission_seconds: float = 900.0
     max_added_cells: int = MAX_ADDED_CELLS  # cells the learner added that are run; the rest are noted, not run
     max_notebook_mb: float = MAX_NOTEBOOK_MB
+    grader_memory_mb: int = 8192  # address space of each of the grader's own grading processes (0: no limit)
 
 
 #: The note on every result graded without the operating-system boundary.
@@ -100,12 +101,28 @@ def grade_submission(plan: GradingPlan, notebook: bytes, student: str, limits: L
                             round(time.monotonic() - started, 3), isolated=limits.isolation)
 
 
+def given_sources(plan: GradingPlan) -> dict[str, str]:
+    """The source of each function the course's read-only cells define, by name."""
+    import ast
+
+    sources = {}
+    for step in plan.steps:
+        if step.kind == GIVEN:
+            for node in ast.parse(step.source).body:
+                if isinstance(node, ast.FunctionDef):
+                    sources[node.name] = ast.get_source_segment(step.source, node) or ""
+    return sources
+
+
 def run_plan(plan: GradingPlan, intake: Intake, box: Sandbox, deadline: float | None = None) -> list[CellResult]:
     """Run the plan's cells in order; every cell's time counts against ``deadline`` (the
     submission's budget, a ``time.monotonic()`` value) as well as its own timeout."""
     trusted: dict = {"__name__": "__grader__"}
+    # Every function the notebook defines, for checks that read code (loops in helpers count):
+    # the course's given ones, and the learner's, which win where they redefine one.
+    defined = {**given_sources(plan), **intake.sources}
     for name in plan.functions:
-        trusted[name] = box.function(name, intake.sources.get(name))
+        trusted[name] = box.function(name, intake.sources.get(name), defined)
     cells = []
     for step in plan.steps:
         for label, code in intake.added_before.get(step.grade_id, []):

@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.sandbox import isolation
+from autograder.sandbox import cgroups, isolation
 from autograder.sandbox import wire
 from autograder.paths import ROOT
 
@@ -62,10 +62,23 @@ class SubmissionError(Exception):
 
     @staticmethod
     def from_reply(reply: dict) -> SubmissionError:
+        """The error a reply reports, every field bounded: the reply comes from the submission
+        (five exception names of 2 MB each once made a 9.8 MB result file)."""
+        kind = _text(reply.get("type"))[:TYPE_NAME_LIMIT]
         # A stub that still raises NotImplementedError must read as "not implemented
         # yet" to the checks, as it does in the learner's kernel.
-        cls = SubmissionNotImplemented if reply["type"] == "NotImplementedError" else SubmissionError
-        return cls(reply["type"], reply["message"], reply["traceback"])
+        cls = SubmissionNotImplemented if kind == "NotImplementedError" else SubmissionError
+        return cls(kind, wire.bounded(_text(reply.get("message"))), wire.bounded(_text(reply.get("traceback"))))
+
+
+#: The most characters of an exception's type name kept from a submission's reply.
+TYPE_NAME_LIMIT = 100
+
+
+def _text(value) -> str:
+    """A field of a reply as text that can be written anywhere: a string, lone surrogates replaced."""
+    text = value if isinstance(value, str) else "" if value is None else repr(value)[:wire.OUTPUT_LIMIT]
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class SubmissionNotImplemented(SubmissionError, NotImplementedError):
@@ -114,10 +127,12 @@ class PrintedOutput:
 class LearnerFunction:
     """A function defined by the submission, called in the sandbox."""
 
-    def __init__(self, sandbox: Sandbox, name: str, source: str | None = None) -> None:
+    def __init__(self, sandbox: Sandbox, name: str, source: str | None = None,
+                 helpers: dict[str, str] | None = None) -> None:
         self._sandbox = sandbox
         self.__name__ = self.__qualname__ = name
         self.__source__ = source  # read by checks.assert_loops_at_most
+        self.__helpers__ = helpers or {}  # the source of every function the submission defined, by name: the same
 
     def __call__(self, *args, **kwargs):
         return self._sandbox.call(self.__name__, args, kwargs)
@@ -148,7 +163,10 @@ class Sandbox:
         Seconds one request may run before the worker is killed; after
         ``start_cell``, the seconds the whole cell's requests may run together.
     memory_mb : int
-        Address-space limit of the worker.
+        The submission's memory limit. Where the machine has a memory cgroup
+        for it (autograder.sandbox.cgroups), the limit of the sandbox's group,
+        which counts all its processes hold (their memory, its /tmp files,
+        the kernel's memory for them); and always the worker's address space.
     cpu_seconds : int
         CPU-time limit of the worker over its whole life.
     forbidden : tuple of Path
@@ -183,6 +201,9 @@ class Sandbox:
         self._scratch: tempfile.TemporaryDirectory | None = None
         self._stderr = None  # where bwrap's own messages go (a file in the scratch folder)
         self._released: list[int] = []
+        self._memory: cgroups.MemoryGroup | None = None  # the sandbox's memory group, while it lives
+        #: The most memory the sandbox's group held at once, once closed (None without a group).
+        self.memory_peak_mb: float | None = None
 
     # -- life cycle ---------------------------------------------------------
     def start(self) -> Sandbox:
@@ -213,6 +234,7 @@ class Sandbox:
         }
         command = [sys.executable, "-s", "-B", "-m", "autograder.sandbox.worker", json.dumps(config)]
         self._stderr = open(scratch / "stderr", "w+b")  # noqa: SIM115 - closed in close()
+        self._memory = self._memory_group()  # before the seccomp pipe is opened: nothing to close if it fails
         if self.isolation:
             try:
                 launch = isolation.launch(command, secrets, self.tmp_mb)
@@ -225,6 +247,8 @@ class Sandbox:
             argv, pass_fds, cwd = command, (), scratch / "home"
             env = {**isolation.environment(), "PYTHONPATH": str(ROOT), "HOME": str(cwd), "TMPDIR": str(cwd),
                    "MPLCONFIGDIR": str(cwd / "matplotlib"), "PATH": os.environ.get("PATH", "")}
+        if self._memory is not None:
+            argv = self._memory.joined(argv)
         try:
             self._process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                              stderr=self._stderr, cwd=cwd, env=env, pass_fds=pass_fds)
@@ -233,6 +257,24 @@ class Sandbox:
         finally:
             for fd in pass_fds:
                 os.close(fd)
+
+    def _memory_group(self) -> cgroups.MemoryGroup | None:
+        """The sandbox's own memory group, or None where the machine has no place for one."""
+        try:
+            return isolation.memory_group(self.memory_mb)
+        except OSError as error:  # a place was found, yet the kernel refused this group
+            raise SandboxUnavailable(f"the grader could not create the memory group of the submission's "
+                                     f"sandbox: {error}") from None
+
+    def _exceeded_memory(self) -> str | None:
+        """Why the worker died, if the kernel killed it for its group's memory limit.
+
+        Its exit status cannot tell: an OOM kill is a SIGKILL like any other.
+        The group's own count of OOM kills can.
+        """
+        if self._memory is None or not self._memory.oom_kills():
+            return None
+        return f"the submission exceeded its memory limit of {self.memory_mb} MB (/tmp files included) and was stopped"
 
     def _wait_until_ready(self) -> None:
         """The worker says it is ready once its limits and guard are in place."""
@@ -245,9 +287,9 @@ class Sandbox:
             self._stderr.seek(0)
             message = self._stderr.read()[-2000:].decode(errors="replace").strip()
             where = "its sandbox" if self.isolation else "its process"
+            ended = self._exceeded_memory() or describe_exit(self._process.returncode, self.isolation)
             raise SandboxUnavailable(f"the grader could not start {where} for the submission "
-                                     f"({describe_exit(self._process.returncode, self.isolation)}): "
-                                     f"{message or 'no message'}")
+                                     f"({ended}): {message or 'no message'}")
 
     def close(self) -> None:
         if self._process is not None:
@@ -256,6 +298,11 @@ class Sandbox:
             self._process.wait()
             for stream in (self._process.stdin, self._process.stdout):
                 stream.close()
+        if self._memory is not None:
+            peak = self._memory.peak_bytes()
+            self.memory_peak_mb = None if peak is None else round(peak / 2**20, 1)
+            self._memory.remove()  # kills what the sandbox left, if anything
+            self._memory = None
         if self._stderr is not None:
             self._stderr.close()
         if self._scratch is not None:
@@ -268,14 +315,18 @@ class Sandbox:
         self.close()
 
     # -- requests -------------------------------------------------------------
-    def start_cell(self, label: str) -> None:
-        """From now on, the requests of cell ``label`` share one budget of ``call_timeout`` seconds.
+    def start_cell(self, label: str, deadline: float | None = None) -> None:
+        """From now on, the requests of cell ``label`` share one budget of ``call_timeout`` seconds,
+        ending earlier at ``deadline`` (a ``time.monotonic()`` value: the submission's own budget).
 
         A test cell calls the submission's functions hundreds of times (gradient
         checks); the budget is for the whole cell, as a notebook's cell timeout is.
         """
         self._cell = label
         self._deadline = time.monotonic() + self.call_timeout
+        self._submission_deadline = deadline
+        if deadline is not None and deadline < self._deadline:
+            self._deadline = deadline
 
     def _seconds_left(self) -> float:
         if self._deadline is None:
@@ -301,21 +352,37 @@ class Sandbox:
             self._fail(f"the submission's process {describe_exit(process.returncode, self.isolation)}")
         ready, _, _ = select.select([process.stdout], [], [], max(self._seconds_left(), 0.0))
         if not ready:
+            budget = getattr(self, "_submission_deadline", None)
+            if budget is not None and time.monotonic() >= budget:
+                self._stop(f"{where} was stopped: the submission used up its time budget for all its cells")
             self._stop(f"{where} ran for more than {self.call_timeout:g} s (an infinite loop?) and was stopped")
         try:
-            reply = wire.receive(process.stdout)
+            reply = wire.receive(process.stdout, wire.MAX_REPLY_HEADER)
         except wire.TooLarge as error:
             self._stop(f"the submission sent back {error}; it was stopped")
+        except wire.Malformed as error:
+            self._stop(f"the submission sent back a reply the grader cannot read ({error}); it was stopped")
         if reply is None:
             process.wait()
             self._fail(f"the submission's process {describe_exit(process.returncode, self.isolation)}")
+        if not isinstance(reply.header.get("ok"), bool):
+            self._stop("the submission sent back a reply the grader cannot read (no status); it was stopped")
         if not reply.header["ok"]:
             raise SubmissionError.from_reply(reply.header)
         return reply
 
+    def _decode(self, data, payload: bytes):
+        """A reply's value decoded; a reply that names more than it carries, or is not in the
+        wire's format, stops the sandbox (it can only come from a submission that forged it)."""
+        try:
+            return wire.decode(data, payload, self._remote)
+        except (ValueError, TypeError, KeyError, IndexError, RecursionError) as error:
+            self._stop(f"the submission sent back a reply the grader cannot read ({type(error).__name__}: "
+                       f"{str(error)[:200]}); it was stopped")
+
     def _fail(self, reason: str):
-        self.failure = reason
-        raise SandboxFailure(reason)
+        self.failure = self._exceeded_memory() or reason
+        raise SandboxFailure(self.failure)
 
     @staticmethod
     def _cannot_send(value) -> int:
@@ -342,11 +409,14 @@ class Sandbox:
         packer = wire.Packer(self._cannot_send)
         request = {"op": "call", "function": name, "args": packer.pack(list(args)), "kwargs": packer.pack(dict(kwargs))}
         reply, payload = self._request(request, packer.payload())
-        if reply["arguments_after"] is not None:
-            args_after, kwargs_after = wire.decode(reply["arguments_after"], payload)
+        if reply.get("arguments_after") is not None:
+            after = self._decode(reply["arguments_after"], payload)
+            if not (isinstance(after, list) and len(after) == 2):
+                self._stop("the submission sent back a reply the grader cannot read (arguments); it was stopped")
+            args_after, kwargs_after = after
             wire.write_back(list(args), args_after)
             wire.write_back(kwargs, kwargs_after)
-        return wire.decode(reply["result"], payload, self._remote)
+        return self._decode(reply.get("result"), payload)
 
     def map(self, name: str, calls: list[dict]) -> list:
         """Call the submission's function ``name`` with each of ``calls`` (keyword arguments), in
@@ -360,12 +430,16 @@ class Sandbox:
         packer = wire.Packer(self._cannot_send)
         reply, payload = self._request({"op": "map", "function": name, "calls": packer.pack(list(calls))},
                                        packer.payload())
-        return wire.decode(reply["results"], payload, self._remote)
+        results = self._decode(reply.get("results"), payload)
+        if not (isinstance(results, list) and len(results) == len(calls)):
+            self._stop("the submission sent back a reply the grader cannot read (results); it was stopped")
+        return results
 
     def output(self) -> PrintedOutput:
         """What the submission printed so far: the first 20,000 characters, and the count of all."""
         reply = self._request({"op": "stdout"}).header
-        return PrintedOutput(reply["result"], reply["printed"])
+        printed = reply.get("printed")
+        return PrintedOutput(wire.bounded(_text(reply.get("result"))), printed if type(printed) is int else 0)
 
-    def function(self, name: str, source: str | None = None) -> LearnerFunction:
-        return LearnerFunction(self, name, source)
+    def function(self, name: str, source: str | None = None, helpers: dict[str, str] | None = None) -> LearnerFunction:
+        return LearnerFunction(self, name, source, helpers)

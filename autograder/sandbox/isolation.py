@@ -12,9 +12,10 @@ gives it
 - a filesystem view built from an empty root, adding only what Python needs,
   all **read-only**: ``/usr`` and the root's links into it, the dynamic
   loader's cache, the Python runtime, the environment's packages, the helper
-  package and the worker's own two modules. The root itself is read-only; the
-  one writable place is a private ``/tmp`` of ``tmp_mb`` megabytes. There is
-  no ``/proc``, no ``/sys``, no home directory, nothing else of the course
+  package and the worker's own two modules. The root itself is read-only, and
+  so is ``/dev`` (with ``/dev/shm``): only its device nodes are usable. The one
+  writable place is a private ``/tmp`` of ``tmp_mb`` megabytes. There is no
+  ``/proc``, no ``/sys``, no home directory, nothing else of the course
   directory: not ``solutions/``, the gradebook, other submissions or ``.git``;
 - an empty environment but for a few variables set here (the grader's may hold
   a gradebook password);
@@ -22,11 +23,18 @@ gives it
   reachable, on 127.0.0.1 or elsewhere;
 - a seccomp filter: no new processes (fork, vfork, clone without
   CLONE_THREAD), so a fork bomb ends at its first fork, inside its sandbox
-  (threads are allowed, bounded by the memory limit); and none of the system
-  calls a submission never needs that widen the kernel's attack surface.
+  (threads are allowed, bounded by the memory limit); no memory outside the
+  address space (memfd, SysV shared memory); and none of the system calls a
+  submission never needs that widen the kernel's attack surface.
 
-Memory, CPU time, open files and printed output are limited inside, by the
-worker (autograder.sandbox.worker); time per cell by the grader.
+Memory: where the machine allows it, each sandbox runs in a memory cgroup of
+its own (autograder.sandbox.cgroups) whose limit, the grader's ``--memory``,
+counts all the memory its processes hold: their own, the files of its /tmp,
+what the kernel keeps for them. Going over it, the submission alone is killed,
+and the grader says it exceeded its memory limit. Where no cgroup can be used
+``memory_guarantee()`` says what holds instead, and a warning says it once.
+CPU time, open files, the address space and printed output are limited
+inside, by the worker (autograder.sandbox.worker); time per cell by the grader.
 
 ``check()`` starts one sandbox and says, with the fix, why isolation is not
 available: bubblewrap missing or too old, user namespaces disabled, libseccomp
@@ -44,10 +52,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.paths import ROOT
+from autograder.sandbox import cgroups
 
 BWRAP = "bwrap"
 MIN_VERSION = (0, 8, 0)  # --size for the /tmp tmpfs, --disable-userns
@@ -63,9 +73,14 @@ CLONE_THREAD = 0x00010000
 #: tracing and reading other processes' memory, performance counters, BPF,
 #: userfaultfd and io_uring (favourite exploit primitives), kernel keyrings,
 #: namespaces and mounts, modules, kexec, and the handle-based open of the
-#: classic container escape.
+#: classic container escape. And memory the address-space limit cannot see:
+#: a memfd (an anonymous file: written with write(2), its pages are never
+#: mapped), a secret memfd, and SysV shared memory (a segment holds its pages
+#: after it is detached, until the IPC namespace ends with the sandbox).
+#: NumPy, Matplotlib's Agg backend and the standard library use none of them.
 DENIED_CALLS = (
     "fork", "vfork",
+    "memfd_create", "memfd_secret", "shmget",
     "ptrace", "process_vm_readv", "process_vm_writev", "perf_event_open", "bpf", "userfaultfd",
     "io_uring_setup", "io_uring_enter", "io_uring_register", "keyctl", "add_key", "request_key",
     "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree",
@@ -158,7 +173,12 @@ def filesystem_view(secrets: tuple[Path, ...], tmp_mb: int) -> list[str]:
     """
     # /dev and the writable /tmp first: a folder of the view may live under /tmp (a checkout
     # in /tmp/...), and a tmpfs mounted after it would hide it.
-    args = ["--dev", "/dev", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+    # bwrap's /dev is a tmpfs of half the machine's RAM that the sandbox's user owns, with
+    # /dev/shm a plain folder in it (where shm_open creates its files): read-only, nothing
+    # can be stored there (EROFS). Its device nodes still work: a read-only mount refuses
+    # changes to the filesystem, not reads and writes of a device.
+    args = ["--dev", "/dev", "--remount-ro", "/dev",
+            "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
     for name in HOST_LINKS:
         path = Path("/") / name
         if path.is_symlink():
@@ -209,6 +229,8 @@ def launch(command: list[str], secrets: tuple[Path, ...] = (), tmp_mb: int = 64)
     read_end, write_end = os.pipe()
     os.write(write_end, process_filter())
     os.close(write_end)
+    # With a memory group (cgroups.MemoryGroup.joined), bwrap starts in it, and a new cgroup
+    # namespace makes that group the root of whatever cgroup view the sandbox could get.
     args = [BWRAP, "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--disable-userns", "--uid", str(UID), "--gid", str(GID),
             "--hostname", "sandbox", "--die-with-parent", "--new-session",
@@ -218,6 +240,48 @@ def launch(command: list[str], secrets: tuple[Path, ...] = (), tmp_mb: int = 64)
     args += filesystem_view(secrets, tmp_mb)
     args += ["--remount-ro", "/", "--seccomp", str(read_end), "--", *command]
     return Launch(args, (read_end,))
+
+
+# -- memory ------------------------------------------------------------------------
+
+#: What limits a submission's memory where no cgroup can be used.
+WITHOUT_MEMORY_GROUP = (
+    "no memory cgroup can be used on this machine ({why}), so a submission's memory is not counted "
+    "in one limit. What holds instead, in the sandbox: its address space is limited to --memory "
+    "(RLIMIT_AS: all it maps), its private /tmp to its size (64 MB by default), memfd and SysV shared "
+    "memory are refused and /dev, with /dev/shm, is read-only; the kernel's memory for its pipes, "
+    "sockets and page tables is not limited per submission. To count all of it in one limit per "
+    "sandbox, run grade as root where cgroup v1 is mounted, or on cgroup v2 in a delegated cgroup: "
+    "systemd-run --user --scope -p Delegate=yes python -m autograder grade ...")
+#: Set once the warning was given: the grader's worker processes inherit it, so one run warns once.
+WARNED = "AUTOGRADER_MEMORY_WARNING_GIVEN"
+
+
+def memory_guarantee() -> str:
+    """What limits a submission's memory on this machine, in a sentence."""
+    place = cgroups.place()
+    if place is None:
+        return WITHOUT_MEMORY_GROUP.format(why=cgroups.why_none())
+    return (f"each sandbox runs in a memory cgroup (v{place.version}, under {place.directory}) whose "
+            "limit, --memory, counts all the memory its processes hold: their own, its /tmp files, "
+            "the kernel's memory for them; over it, the submission alone is killed")
+
+
+def warn_without_memory_group() -> None:
+    """Say once what limits memory here when no cgroup can be used; nothing when one can."""
+    if cgroups.place() is None and not os.environ.get(WARNED):
+        os.environ[WARNED] = "1"
+        warnings.warn(memory_guarantee(), cgroups.MemoryGroupWarning, stacklevel=2)
+
+
+def memory_group(memory_mb: int) -> cgroups.MemoryGroup | None:
+    """A new memory group limited to ``memory_mb`` for one sandbox; None where there is no place
+    for it (after the warning). OSError if the kernel refuses this one."""
+    place = cgroups.place()
+    if place is None:
+        warn_without_memory_group()
+        return None
+    return cgroups.MemoryGroup.create(place, memory_mb * 1024 * 1024)
 
 
 # -- is isolation available here? --------------------------------------------------
@@ -250,8 +314,14 @@ def namespaces_message(bwrap_error: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def check() -> None:
-    """Start one sandbox that runs Python and imports NumPy; IsolationUnavailable says why not."""
+def check() -> str:
+    """Start one sandbox that runs Python and imports NumPy; IsolationUnavailable says why not.
+
+    Returns what limits a submission's memory here (``memory_guarantee``).
+    Without a memory cgroup isolation still holds and grading goes on, after a
+    warning (once) of what holds instead: the address-space limit, the size of
+    /tmp, no memfd or SysV shared memory, a read-only /dev/shm.
+    """
     if bwrap_path() is None:
         raise IsolationUnavailable(missing_bwrap_message())
     if bwrap_version() < MIN_VERSION:
@@ -270,3 +340,5 @@ def check() -> None:
         if "namespace" in error or "uid map" in error or "Operation not permitted" in error:
             raise IsolationUnavailable(namespaces_message(error))
         raise IsolationUnavailable(f"a test sandbox failed (exit status {result.returncode}): {error.strip()}")
+    warn_without_memory_group()
+    return memory_guarantee()

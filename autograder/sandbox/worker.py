@@ -8,9 +8,10 @@ keeps on private file descriptors: the submission's own prints go to a bounded
 buffer, and reading standard input gives end-of-file.
 
 Before any submission code runs it:
-- limits its address space, CPU time and open files, and turns core dumps off
-  (``resource``), so a memory bomb fails with MemoryError and a runaway
-  process ends;
+- limits its address space, CPU time, open files and message queues, and
+  turns core dumps off (``resource``), so a memory bomb fails with
+  MemoryError and a runaway process ends (the sandbox's memory cgroup, set up
+  by the grader, counts the rest of its memory: autograder.sandbox.cgroups);
 - installs an audit hook (which Python code cannot remove). The hook is not
   the boundary (Python's own documentation says an audit hook cannot be one):
   it is a second layer that turns the common attempts into clear messages. It
@@ -123,8 +124,17 @@ def install_guard(forbidden: list[str], allowed: list[str], writable: list[str] 
 
 
 def limit_resources(memory_mb: int, cpu_seconds: int) -> None:
+    """Limits that stay with this process whatever its code does (it cannot raise a hard limit).
+
+    The address space is limited even where the sandbox's memory cgroup counts
+    everything (autograder.sandbox.cgroups): a cgroup going over its limit kills
+    the sandbox, and every later cell scores 0, while a too-large allocation
+    here fails alone, with a MemoryError the learner's cell reports.
+    """
     memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    # POSIX message queues keep their messages in kernel memory, outside the address space.
+    resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
     # SIGXCPU at the soft limit says why the process ended; SIGKILL a second later if it is caught.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file of gigabytes
