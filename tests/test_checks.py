@@ -359,3 +359,33 @@ def test_does_a_wrong_loss_get_the_hint_of_the_known_bug_it_equals():
         checks.check_loss_gradients(loss_and_grads, inputs, "f", expected_loss=0.75, hints={"loss": "HINT-GENERAL"},
                                     wrong_losses=wrong_losses[1:])
     assert "HINT-GENERAL" in str(failed.value) and "HINT-HALVED" not in str(failed.value)
+
+
+def _loop_helper(x):
+    total = 0.0
+    for row in x:  # the loop the checked function hides
+        total += row.sum()
+    return total
+
+
+def looks_vectorised(x):
+    return _loop_helper(x) * 2.0
+
+
+def test_does_a_loop_moved_into_a_helper_still_count():
+    with pytest.raises(CheckFailed) as failed:
+        checks.assert_loops_at_most(looks_vectorised, 0, "time")
+    assert "in _loop_helper, line 3: for row in x:" in str(failed.value)
+
+
+def test_does_a_loop_in_a_helper_count_under_a_grader_too():
+    class Remote:  # what a grader passes: the sources, not the functions
+        __name__ = "step"
+        __source__ = "def step(x):\n    return helper(x)\n"
+        __helpers__ = {"helper": "def helper(x):\n    while x:\n        x -= 1\n    return x\n",
+                       "step": __source__}
+
+    with pytest.raises(CheckFailed, match="1 Python loop"):
+        checks.assert_loops_at_most(Remote(), 0, "time")
+    Remote.__helpers__ = {}
+    checks.assert_loops_at_most(Remote(), 0, "time")  # nothing to follow: no loop

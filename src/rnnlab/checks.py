@@ -408,12 +408,16 @@ def assert_same_direction(name: str, actual: Sequence[np.ndarray], reference: Se
 
 
 def assert_loops_at_most(function: Callable, max_loops: int, what: str) -> None:
-    """``function``'s own code has at most ``max_loops`` ``for``/``while`` statements.
+    """``function``'s code has at most ``max_loops`` ``for``/``while`` statements, counting the
+    loops of the functions of the learner's that it calls (and that they call), so that a loop
+    moved into a helper still counts.
 
     Vectorised code works on whole arrays; a loop over the batch or over units
     is slow and a sign of a misunderstanding. Comprehensions are not counted.
     When the source cannot be read (e.g. a built-in), nothing is checked; but under a
     grader that passes the source as ``__source__``, a function it found no code for fails.
+    The code is read, not run: a helper reached only through a name built at run time
+    (``getattr``, a dict of functions) is not followed.
 
     Parameters
     ----------
@@ -427,21 +431,61 @@ def assert_loops_at_most(function: Callable, max_loops: int, what: str) -> None:
         if source is None:  # the grader found no `def` for it: do not let a dynamic definition dodge the check
             raise CheckFailed(f"the grader could not read the code of {function.__name__}: define it with a plain "
                               "`def` statement in a code cell.")
+        helpers = dict(getattr(function, "__helpers__", {}) or {})
     else:
         try:
             source = inspect.getsource(function)
         except (OSError, TypeError):
             return
-    source = textwrap.dedent(source)
-    loops = [node for node in ast.walk(ast.parse(source)) if isinstance(node, (ast.For, ast.While, ast.AsyncFor))]
+        helpers = _helper_sources(function)
+    loops = _loops(function.__name__, textwrap.dedent(source), helpers)
     if len(loops) > max_loops:
-        lines = source.splitlines()
         allowed = "no loop at all" if max_loops == 0 else f"at most {max_loops} loop(s), over {what}"
         raise failure(
             f"{function.__name__} has {len(loops)} Python loop(s); it should have {allowed}.",
             [(function.__name__, "work on whole arrays: NumPy operations apply to every row of the batch at once.")],
-            [f"line {n.lineno}: {lines[n.lineno - 1].strip()}" for n in loops],
+            [f"{where}line {number}: {line}" for where, number, line in loops],
         )
+
+
+#: How deep calls into the learner's own helpers are followed when loops are counted.
+HELPER_DEPTH = 5
+
+
+def _loops(name: str, source: str, helpers: Mapping[str, str], depth: int = 0,
+           seen: set | None = None) -> list[tuple[str, int, str]]:
+    """(where, line number, line) of every loop in ``source`` and in the learner's functions it calls."""
+    seen = set() if seen is None else seen
+    seen.add(name)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    lines = source.splitlines()
+    where = "" if depth == 0 else f"in {name}, "
+    found = [(where, n.lineno, lines[n.lineno - 1].strip()) for n in ast.walk(tree)
+             if isinstance(n, (ast.For, ast.While, ast.AsyncFor))]
+    if depth < HELPER_DEPTH:
+        called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        for helper in sorted(called - seen):
+            if helper in helpers and helper not in seen:
+                found += _loops(helper, textwrap.dedent(helpers[helper]), helpers, depth + 1, seen)
+    return found
+
+
+def _helper_sources(function: Callable) -> dict[str, str]:
+    """The source of every plain function in ``function``'s module namespace that was defined in the
+    same place as it (a notebook's cells, or the same module): the learner's helpers."""
+    namespace = getattr(function, "__globals__", {})
+    module = getattr(function, "__module__", None)
+    sources = {}
+    for name, value in list(namespace.items()):
+        if inspect.isfunction(value) and value.__module__ == module and value is not function:
+            try:
+                sources[name] = inspect.getsource(value)
+            except (OSError, TypeError):
+                continue
+    return sources
 
 
 # ----------------------------------------------------------------------------
@@ -683,6 +727,44 @@ def _check_backward(forward, backward, inputs, upstream, gradient_names, expecte
         names = [label(name, name) for name, _ in wrong]
         raise failure(f"{b_name}: {_and(names)} {'is' if len(names) == 1 else 'are'} wrong{_on(case)}.",
                       [(label(name, name), hints.get(name)) for name, _ in wrong], [problem for _, problem in wrong])
+
+
+#: Seconds a backward step may take on the large inputs of assert_backward_is_analytic.
+ANALYTIC_SECONDS = 2.0
+
+
+def assert_backward_is_analytic(
+    forward: Callable,
+    backward: Callable,
+    inputs: Mapping[str, np.ndarray],
+    upstream: Sequence[np.ndarray],
+    seconds: float = ANALYTIC_SECONDS,
+    case: str | None = None,
+) -> None:
+    """``backward`` returns within ``seconds`` on large ``inputs``.
+
+    An analytic backward step is a few matrix products: milliseconds here, even
+    written with loops. One that differentiates the forward step numerically
+    (nudging every entry of every input, or a complex step) calls the forward
+    step once or twice per entry, tens of thousands of times on these sizes:
+    many seconds. It would pass every gradient check (it *is* a numerical
+    gradient), so this is the check that tells the two apart.
+    """
+    import time
+
+    name = getattr(backward, "__name__", "backward")
+    outputs_and_cache = call(forward, **_copies(inputs))
+    if not isinstance(outputs_and_cache, tuple) or len(outputs_and_cache) != len(upstream) + 1:
+        raise CheckFailed(f"{getattr(forward, '__name__', 'forward')} must return its outputs and a cache.")
+    started = time.perf_counter()
+    call(backward, *[np.array(u, copy=True) for u in upstream], outputs_and_cache[-1])
+    elapsed = time.perf_counter() - started
+    if elapsed > seconds:
+        raise failure(
+            f"{name} took {elapsed:.1f} s{_on(case)}; an analytic backward step takes milliseconds.",
+            [(name, "compute each gradient with the chain rule, as derived in the chapter. Nudging the "
+                    "inputs and calling the forward step again (numerical differentiation) is how the "
+                    "checks test your gradients, not how a backward step computes them.")])
 
 
 def check_loss_gradients(

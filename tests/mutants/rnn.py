@@ -17,6 +17,25 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
 FORMULAS = ("x Wx + prev_h Wh", "x @ Wx", "prev_h @ Wh", "1 - next_h", "1.0 - next_h", "1 - tanh", "Wx.T", "Wh.T",
             "x.T @", "prev_h.T", "np.tanh(a", "sum(axis=0)")
 
+NUMERICAL_BACKWARD = '''
+def rnn_step_backward(dnext_h, cache):
+    x, prev_h, Wx, Wh, b = cache
+    inputs = {"x": x, "prev_h": prev_h, "Wx": Wx, "Wh": Wh, "b": b}
+    grads = []
+    for name, value in inputs.items():
+        grad = np.zeros_like(value)
+        nudged = value.copy()
+        for i in np.ndindex(value.shape):  # central differences, one entry at a time, in place
+            nudged[i] = value[i] + 1e-5
+            plus = np.sum(rnn_step_forward(**{**inputs, name: nudged})[0] * dnext_h)
+            nudged[i] = value[i] - 1e-5
+            minus = np.sum(rnn_step_forward(**{**inputs, name: nudged})[0] * dnext_h)
+            nudged[i] = value[i]
+            grad[i] = (plus - minus) / 2e-5
+        grads.append(grad)
+    return tuple(grads)
+'''
+
 MUTANTS = [
     # --- forward step ---------------------------------------------------------
     Mutant("forward-no-tanh", "returns the pre-activation: tanh applied to nothing (the source notes' np.tanh(t) slip)",
@@ -55,6 +74,10 @@ MUTANTS = [
            edits=((B, "dprev_h = da @ Wh.T", "dprev_h = da @ Wx.T"),)),
     Mutant("dwx-skips-tanh", "uses dnext_h instead of the pre-activation gradient for dWx",
            edits=((B, "dWx = x.T @ da", "dWx = x.T @ dnext_h"),)),
+    Mutant("numerical-backward", "computes every gradient numerically, nudging each input entry and calling "
+           "the forward step again: exact to the gradient check, and a forward step per entry",
+           edits=((F, "cache = (x, prev_h, Wx, Wh, next_h)", "cache = (x, prev_h, Wx, Wh, b)"),),
+           replace={B: NUMERICAL_BACKWARD}, trap=("test_rnn_step_backward_edge_cases",)),
     Mutant("upstream-modified-in-place", "multiplies dnext_h in place, changing the caller's array",
            edits=((B, "da = dnext_h * (1.0 - next_h ** 2)", "da = dnext_h\n    da *= 1.0 - next_h ** 2"),),
            must_fail=("test_rnn_step_backward_edge_cases",)),
