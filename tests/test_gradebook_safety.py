@@ -19,7 +19,7 @@ from autograder.commands.grade import find_jobs, grade
 from autograder.engine.gradebook import open_gradebook, read_scores, record, sqlite_path
 from autograder.paths import ROOT, gradebook_url, source_notebook
 from autograder.commands.release import generate
-from autograder.engine.results import GRADED, GRADER_ERROR, CellResult, SubmissionResult
+from autograder.engine.results import FAILED, GRADED, GRADER_ERROR, PASSED, CellResult, SubmissionResult
 from autograder.engine.runner import Limits
 from autograder.course.submissions import fill, reference_answers
 from conftest import ISOLATED, requires_isolation, write_submission
@@ -142,3 +142,61 @@ def test_does_a_grader_failure_leave_the_earlier_grade_and_result_in_place(cours
     assert failed.status == GRADER_ERROR and "could not" in failed.notes[0], failed.notes
     assert read_scores(db, SLUG)["student00"].score == 8
     assert result_file.read_text(encoding="utf-8") == kept
+
+
+def small_gradebook(folder: Path) -> str:
+    """A gradebook holding rnn with two check cells, built with nbgrader's API (faster than
+    generating the assignment): test_forward worth 2 points and test_backward worth 3."""
+    url = f"sqlite:///{folder / 'gradebook.db'}"
+    with open_gradebook(url) as gradebook:
+        gradebook.add_assignment(SLUG)
+        gradebook.add_notebook(SLUG, SLUG)
+        for cell, points in [("test_forward", 2), ("test_backward", 3)]:
+            gradebook.add_grade_cell(cell, SLUG, SLUG, max_score=points, cell_type="code")
+    return url
+
+
+def give_manual_score(db: str, student: str, cell: str, score: float) -> None:
+    """What the formgrader does when a person scores a cell (nbgrader 0.9's GradeHandler.put)."""
+    with open_gradebook(db) as gradebook:
+        grade = gradebook.find_grade(cell, SLUG, SLUG, student)
+        grade.manual_score = score
+        grade.needs_manual_grade = False
+        gradebook.db.commit()
+
+
+def test_does_a_regrade_keep_the_manual_score_given_in_the_formgrader(tmp_path):
+    db = small_gradebook(tmp_path)
+    result = SubmissionResult("alice", SLUG, GRADED, [CellResult("test_forward", 2, 2, PASSED),
+                                                      CellResult("test_backward", 0, 3, FAILED, "dWh is wrong")])
+    with open_gradebook(db) as gradebook:
+        record(gradebook, result)
+    give_manual_score(db, "alice", "test_backward", 1.5)  # partial credit for a near miss
+    with open_gradebook(db) as gradebook:
+        record(gradebook, result)  # the regrade, as `grade` reruns it
+    with open_gradebook(db) as gradebook:
+        kept = gradebook.find_grade("test_backward", SLUG, SLUG, "alice")
+        other = gradebook.find_grade("test_forward", SLUG, SLUG, "alice")
+        # As nbgrader autograde leaves it: the manual score kept and flagged for review.
+        assert (kept.auto_score, kept.manual_score, kept.needs_manual_grade) == (0, 1.5, True)
+        assert (other.auto_score, other.manual_score, other.needs_manual_grade) == (2, None, False)
+    assert read_scores(db, SLUG)["alice"].score == 3.5  # the total counts the manual score
+
+
+def test_is_a_grading_process_death_blamed_only_on_its_own_submission(course):
+    """A submission whose grading process dies is tried alone; the classmates that were in the
+    same pool when it died are graded, never charged with its deaths."""
+    from autograder.commands.grade import ATTEMPTS, find_jobs, run_pool
+    from autograder.engine.runner import Limits
+    from dying_task import KILLER, make_dying_task
+
+    shutil.copytree(course / "submitted" / "student00", course / "submitted" / KILLER)
+    jobs = find_jobs(course, [SLUG])
+    results = {}
+    run_pool(jobs, 2, Limits(isolation=ISOLATED), course, lambda job, result: results.update({job.student: result}),
+             make=make_dying_task)
+    assert set(results) == {job.student for job in jobs}
+    innocent = {student: (r.status, r.score) for student, r in results.items() if student != KILLER}
+    assert innocent == {student: (GRADED, 8.0) for student in innocent}
+    assert results[KILLER].status == GRADER_ERROR
+    assert f"died {ATTEMPTS} times on this submission alone" in results[KILLER].notes[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import os
 import shutil
@@ -265,3 +266,42 @@ def test_does_the_parser_take_slugs_db_and_out_with_help():
     defaults = parser.parse_args([])
     assert (defaults.slugs, defaults.db, defaults.out) == ([], None, None)
     assert all(action.help for action in parser._actions)
+
+
+# Ids a spreadsheet would run as formulas (OWASP, "CSV injection"); ids come from LMS display
+# names and shared folders, so a student can choose one.
+FORMULA_IDS = ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "+1+1", "-1+1", "\tcmd", "\rcmd"]
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+@pytest.mark.parametrize("student", FORMULA_IDS)
+def test_is_a_formula_id_neutralised_in_grades_csv(blank, tmp_path, student):
+    url = make_gradebook(blank, tmp_path / "gb.db", scores={student: {"rnn": {"test_a": (2, None)}}})
+    [header, row] = read_csv(build_report(url, tmp_path / "out").grades_csv)
+    assert header[0] == "student_id" and row[0] == "'" + student
+    assert row[1:] == ["2", "2", "6", "33.3", ""]
+
+
+def test_is_a_formula_name_neutralised_in_both_csvs(blank, tmp_path):
+    # Assignment and test names come from the gradebook, which other tools write too.
+    cells = {"=evil": [("@test", 2, "code")], "rnn": [("-test", 2, "code")]}
+    scores = {"alice": {"rnn": {"-test": (2, None)}, "=evil": {"@test": (0, None)}},
+              "bob": {"rnn": {"-test": (2, None)}}}  # bob has no =evil: it is listed as missing
+    url = make_gradebook(blank, tmp_path / "gb.db", cells=cells, scores=scores)
+    result = build_report(url, tmp_path / "out", ["rnn", "=evil"])
+    assert read_csv(result.grades_csv) == [["student_id", "rnn", "'=evil", "total", "max_total", "percent", "missing"],
+                                           ["alice", "2", "0", "2", "4", "50", ""],
+                                           ["bob", "2", "0", "2", "4", "50", "'=evil"]]
+    assert read_csv(result.pass_rates_csv)[1:] == [["'=evil", "'@test", "2", "1", "0", "0.000"],
+                                                   ["rnn", "'-test", "2", "2", "2", "1.000"]]
+
+
+def test_does_a_negative_score_stay_a_number_in_grades_csv(blank, tmp_path):
+    # A manual score below zero (a penalty) is a number, not a formula: no quote.
+    url = make_gradebook(blank, tmp_path / "gb.db", scores={"alice": {"rnn": {"test_a": (2, -1)}}})
+    [_, row] = read_csv(build_report(url, tmp_path / "out", ["rnn"]).grades_csv)
+    assert row == ["alice", "-1", "-1", "6", "-16.7", ""]

@@ -12,13 +12,23 @@ and, in the notebook's order, the learner's own code followed by each check:
 the *visible* part of its code (as released), whether it passed, its points,
 and the message with its hint. Hidden checks' code never appears (the page is
 built from the released cells, and failure messages never quote code); the
-test suite scans every generated page for hidden-test lines.
+test suite scans every generated page for hidden-test lines. Nor does a page
+quote a value a check compared (``withhold_values``): a hidden check's expected
+values would be the answers on inputs the learner never saw.
+
+Everything that comes from a submission is escaped (``escape``), so no
+submission can break its page or the command: a student whose page still
+cannot be written is named with the reason, every other student gets a page,
+and the command exits with 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import re
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.engine.intake import Intake, Unreadable, read_notebook, take_in
@@ -39,8 +49,44 @@ pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; border-radius: 4px
 """
 
 
+def escape(text: str) -> str:
+    """``text`` as HTML that shows it literally and that UTF-8 can encode.
+
+    Code, messages and notes come from submissions: markup in them is escaped, and a lone
+    surrogate (which a learner's string or exception message can hold, and which UTF-8
+    cannot encode) is shown as its escape, ``\\ud800``, instead of stopping the page.
+    """
+    return html.escape(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+#: A value a check compared: a number as the checks print it, or a token of a decoded sequence.
+VALUE = r"(?:[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)|token\s+\d+|PAD|START|END)"
+#: The words after which checks print such a value: "largest difference 0.3 at index (0, 1)
+#: (expected 0.123, got 0.456)", "expected 1.25, got 1.3", "analytic 0.5, numerical 0.25",
+#: "the expected value times 0.5", "expected token 5, got PAD".
+COMPARED_VALUE = re.compile(rf"\b(expected|got|difference|analytic|numerical|times)(\s+){VALUE}")
+WITHHELD = "[not shown]"
+
+
+def withhold_values(message: str) -> str:
+    """``message`` without the values its check compared: each becomes WITHHELD.
+
+    A check cell runs its visible and hidden checks as one cell and the grader keeps one
+    message, so feedback cannot tell which part failed. A hidden check's expected value is
+    the answer on inputs the learner never saw, so the rule is: withhold them always. The
+    learner loses nothing: for a visible check, their notebook prints the same message,
+    values included. Every value that gives an expected one back goes with it: what the
+    learner got (got plus the difference is the expected value), the largest difference
+    (twice the expected value when "it has the opposite sign"), the factor of "the expected
+    value times 0.5", and both sides of a gradient check ("analytic", and "numerical",
+    which is the expected gradient). What stays says what is wrong and where to look: the
+    case ("on N=1, T=1"), shapes, the index, the diagnosis, the relative error, the hint.
+    """
+    return COMPARED_VALUE.sub(rf"\1\2{WITHHELD}", message)
+
+
 def code_block(code: str, css_class: str = "") -> str:
-    return f'<pre class="{css_class}"><code>{html.escape(code.rstrip())}</code></pre>' if code.strip() else ""
+    return f'<pre class="{css_class}"><code>{escape(code.rstrip())}</code></pre>' if code.strip() else ""
 
 
 def learner_code(intake: Intake | None, grade_id: str) -> str:
@@ -53,18 +99,23 @@ def learner_code(intake: Intake | None, grade_id: str) -> str:
 
 
 def check_section(step, cell) -> str:
-    status = cell.status.replace(" ", "-")
+    status = escape(cell.status.replace(" ", "-"))
     parts = [f'<div class="check {status}">',
-             f'<p><span class="badge">{html.escape(cell.status)}</span> {html.escape(step.grade_id)}: '
+             f'<p><span class="badge">{escape(cell.status)}</span> {escape(step.grade_id)}: '
              f'{cell.points:g} / {cell.max_points:g} points</p>',
              "<details><summary>The check's visible code</summary>", code_block(step.visible), "</details>"]
     if cell.status != PASSED:
-        parts.append(code_block(cell.message, "message"))
+        message = withhold_values(cell.message)
+        parts.append(code_block(message, "message"))
+        if message != cell.message:
+            parts.append(f"<p>Values the check compared are {WITHHELD} here; running the check in your "
+                         "notebook shows those of its visible checks.</p>")
         if step.points > 0:
             parts.append("<p>When graded, this check also runs hidden checks (other shapes and seeds, "
                          "edge cases); their code is not shown.</p>")
     if cell.output.strip():
-        parts += ["<details><summary>What the check printed</summary>", code_block(cell.output), "</details>"]
+        parts += ["<details><summary>What the check printed</summary>", code_block(withhold_values(cell.output)),
+                  "</details>"]
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -72,42 +123,79 @@ def check_section(step, cell) -> str:
 def render(plan: GradingPlan, result: SubmissionResult, intake: Intake | None) -> str:
     """The feedback page of one submission."""
     title = f"{plan.slug}: feedback for {result.student}"
-    body = [f"<h1>{html.escape(title)}</h1>",
+    body = [f"<h1>{escape(title)}</h1>",
             f'<p class="score">Score: {result.score:g} / {result.max_score:g}</p>']
     if result.notes:
         body.append("<h2>What the grader noticed</h2><ul class=\"notes\">")
-        body += [f"<li>{html.escape(note)}</li>" for note in result.notes]
+        body += [f"<li>{escape(note)}</li>" for note in result.notes]
         body.append("</ul>")
     cells = {cell.grade_id: cell for cell in result.cells}
     for step in plan.steps:
         if step.kind == ANSWER and intake is not None:  # no code to show from an unreadable notebook
-            body += [f"<h2>Your code: {html.escape(step.grade_id)}</h2>", code_block(learner_code(intake, step.grade_id))]
+            body += [f"<h2>Your code: {escape(step.grade_id)}</h2>", code_block(learner_code(intake, step.grade_id))]
         elif step.kind == TEST and step.grade_id in cells:
             body.append(check_section(step, cells[step.grade_id]))
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
             + "\n".join(part for part in body if part) + "\n</body></html>\n")
 
 
-def write_feedback(slug: str, course_root: Path = ROOT, students=None) -> list[Path]:
-    """Write the feedback page of every graded submission of ``slug``; returns the paths."""
+@dataclass
+class FeedbackRun:
+    """What ``write_feedback`` did: the pages written, and each student whose page was not, with why."""
+
+    written: list[Path] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def write_feedback(slug: str, course_root: Path = ROOT, students=None) -> FeedbackRun:
+    """Write the feedback page of every graded submission of ``slug``.
+
+    One student's failure (a result file that cannot be read, a page that cannot be
+    written) is recorded in the run and never stops the pages of the others.
+    """
     plan = load_plan(slug, course_root)
-    written = []
+    run = FeedbackRun()
     for result_file in sorted((course_root / "autograded").glob(f"*/{slug}/result.json")):
-        result = SubmissionResult.load(result_file)
-        if students and result.student not in students:
+        student = result_file.parent.parent.name
+        if students and student not in students:
             continue
+        target = course_root / "feedback" / student / slug / f"{slug}.html"
         try:
-            notebook = read_notebook(course_root / "submitted" / result.student / slug / f"{slug}.ipynb")
-            intake = take_in(notebook, plan)
-        except (Unreadable, OSError):
-            intake = None
-        target = course_root / "feedback" / result.student / slug / f"{slug}.html"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render(plan, result, intake), encoding="utf-8")
-        written.append(target)
-    return written
+            write_page(target, page_of(plan, student, course_root))
+        except Exception as error:  # noqa: BLE001 - one student's page must not stop the class's
+            run.failed[student] = f"{type(error).__name__}: {error}"
+        else:
+            run.written.append(target)
+    return run
+
+
+def page_of(plan: GradingPlan, student: str, course_root: Path) -> str:
+    """``student``'s feedback page, from their result; with their code when their notebook can be read."""
+    slug = plan.slug
+    result = SubmissionResult.load(course_root / "autograded" / student / slug / "result.json")
+    try:
+        intake = take_in(read_notebook(course_root / "submitted" / student / slug / f"{slug}.ipynb"), plan)
+    except (Unreadable, OSError):
+        intake = None
+    return render(plan, result, intake)
+
+
+def write_page(target: Path, page: str) -> None:
+    """Write ``page`` whole or not at all, so a failure never leaves a truncated page behind.
+
+    The page is encoded before any file is opened (``escape`` makes that always possible),
+    written beside the target and then moved over it.
+    """
+    data = page.encode("utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_bytes(data)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -116,10 +204,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    written = write_feedback(args.slug, args.course, args.students)
-    if not written:
+    """Exit status 1 when there was nothing to give feedback on, or when some page could not be written."""
+    done = write_feedback(args.slug, args.course, args.students)
+    if not done.written and not done.failed:
         print(f"no graded submissions of {args.slug}: run `python -m autograder grade {args.slug}` first")
         return 1
-    for path in written:
+    for path in done.written:
         print(f"wrote {path.relative_to(args.course)}")
-    return 0
+    for student, why in done.failed.items():
+        print(f"feedback: no page for {student}: {why}", file=sys.stderr)
+    return 1 if done.failed else 0

@@ -17,6 +17,8 @@ It reads nbgrader's gradebook (never writes to it) and writes into the output fo
   ``histogram_total.png`` (every student) when there is more than one assignment.
 
 A submission counts as graded when at least one of its cells has a score (auto or manual).
+In both CSVs a text cell that a spreadsheet would run as a formula (a student id such as
+``=HYPERLINK(...)``) is written with a leading single quote; numbers are written as numbers.
 """
 
 from __future__ import annotations
@@ -102,6 +104,23 @@ def _num(x: float) -> str:
     """A score as a person writes it: 19, 7.5, 2.3 (no 2.3000000000000003 from summing floats)."""
     x = round(x, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
     return str(int(x)) if x.is_integer() else repr(x)
+
+
+#: What a spreadsheet takes as the start of a formula (OWASP, "CSV injection"): a cell
+#: ``=HYPERLINK(...)``, ``@SUM(...)``, ``+1+1`` or ``-1+1`` would be run when the CSV is opened.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A text cell that a spreadsheet shows and never runs.
+
+    Student ids come from LMS display names and shared folders, and assignment and test
+    names from the gradebook: anyone may have chosen them. A cell that starts like a formula
+    gets a leading single quote, as OWASP advises for CSV files; the quote is visible, so the
+    id is still recognisable. Numbers go through ``_num`` instead: a negative score is a
+    number, not a formula, and stays one.
+    """
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def _check_gradebook(db_url: str) -> str:
@@ -191,10 +210,10 @@ def pass_rates(snap: Snapshot) -> list[PassRate]:
 def write_grades_csv(rows: list[GradeRow], assignments: tuple[str, ...], path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["student_id", *assignments, "total", "max_total", "percent", "missing"])
+        out.writerow(["student_id", *map(_text, assignments), "total", "max_total", "percent", "missing"])
         for r in rows:
-            out.writerow([r.student_id, *(_num(r.scores[a]) for a in assignments),
-                          _num(r.total), _num(r.max_total), _num(r.percent), " ".join(r.missing)])
+            out.writerow([_text(r.student_id), *(_num(r.scores[a]) for a in assignments),
+                          _num(r.total), _num(r.max_total), _num(r.percent), _text(" ".join(r.missing))])
     return path
 
 
@@ -203,7 +222,8 @@ def write_pass_rates_csv(rates: list[PassRate], path: Path) -> Path:
         out = csv.writer(f)
         out.writerow(["assignment", "test", "points", "submissions", "passed", "pass_rate"])
         for r in rates:
-            out.writerow([r.assignment, r.test, _num(r.points), r.submissions, r.passed, f"{r.pass_rate:.3f}"])
+            out.writerow([_text(r.assignment), _text(r.test), _num(r.points), r.submissions, r.passed,
+                          f"{r.pass_rate:.3f}"])
     return path
 
 

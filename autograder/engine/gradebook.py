@@ -5,7 +5,9 @@ export``, the formgrader) keep working on grades the course's grader wrote.
 Only the parent process of ``grade`` writes to it, one submission per
 transaction (``record``), so parallel grading can neither corrupt nor lose a
 grade, and an interrupted run keeps every grade committed before it stopped
-and nothing of the submission it was writing.
+and nothing of the submission it was writing. A regrade replaces the automatic
+scores and keeps every manual score given in the formgrader, as ``nbgrader
+autograde`` does.
 
 A SQLite gradebook is also protected before every run that writes it
 (``protect``):
@@ -161,8 +163,23 @@ def one_transaction(session):
     commit()
 
 
+def set_auto_score(grade, points: float) -> None:
+    """Give ``grade`` the grader's score exactly as ``nbgrader autograde`` does on a regrade.
+
+    nbgrader 0.9 (``SaveAutoGrades._add_score``) overwrites only ``auto_score``: a manual
+    score a person gave in the formgrader is kept, and it still counts, since nbgrader's
+    ``Grade.score`` prefers it to the automatic one. The cell is then flagged for review
+    (``needs_manual_grade``): the work under the manual score may have changed.
+    """
+    grade.auto_score = points
+    grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+
+
 def record(gradebook, result: SubmissionResult) -> None:
-    """Write one submission's scores in one transaction; rerunning overwrites them."""
+    """Write one submission's scores in one transaction.
+
+    Rerunning overwrites the automatic scores and keeps every manual one (``set_auto_score``).
+    """
     from sqlalchemy.exc import SAWarning
 
     with one_transaction(gradebook.db):
@@ -173,10 +190,7 @@ def record(gradebook, result: SubmissionResult) -> None:
             warnings.simplefilter("ignore", SAWarning)
             gradebook.update_or_create_submission(result.slug, result.student)
         for cell in result.cells:
-            grade = gradebook.find_grade(cell.grade_id, result.slug, result.slug, result.student)
-            grade.auto_score = cell.points
-            grade.manual_score = None
-            grade.needs_manual_grade = False
+            set_auto_score(gradebook.find_grade(cell.grade_id, result.slug, result.slug, result.student), cell.points)
 
 
 def read_scores(db_url: str, slug: str) -> dict[str, StudentScore]:
