@@ -204,7 +204,9 @@ def run_pool(jobs: list[Job], workers: int, limits: Limits, course_root: Path, d
     A suspect that dies alone ATTEMPTS times gets a grader-error result with the
     reason instead of stopping the class, and the innocent ones are simply
     graded (before this, one hostile submission cost three classmates their
-    grades). A job on which the grader raised gets a grader-error result too.
+    grades). A submission whose sandbox could not start (the machine short of
+    memory, say) is tried again the same way before its grader error is final;
+    so is a job on which the grader raised.
     At most a few jobs per process are queued at a time, so a large class is
     never read into memory at once.
     """
@@ -215,12 +217,12 @@ def run_pool(jobs: list[Job], workers: int, limits: Limits, course_root: Path, d
         alone = bool(suspects)
         batch = [suspects.pop(0)] if alone else list(pending)
         finished, broken = _run_batch(batch, 1 if alone else workers, limits, course_root, done, make or make_task)
-        for job in broken:
-            if alone:  # it died with no other submission in its process: its own doing
+        for job, failed in broken:
+            if alone:  # it failed with no other submission in its process: its own doing
                 attempts[job] += 1
                 if attempts[job] >= ATTEMPTS:
-                    done(job, grader_error(job, course_root, f"the grading process died {ATTEMPTS} times on this "
-                                                            "submission alone; grade it by hand"))
+                    done(job, failed or grader_error(job, course_root, f"the grading process died {ATTEMPTS} times "
+                                                                        "on this submission alone; grade it by hand"))
                     finished.append(job)
                     continue
             if job not in suspects:
@@ -231,14 +233,15 @@ def run_pool(jobs: list[Job], workers: int, limits: Limits, course_root: Path, d
 def _run_batch(jobs: list[Job], workers: int, limits: Limits, course_root: Path, done, make) -> tuple[list, list]:
     """Grade ``jobs`` in one pool until they are done or the pool breaks.
 
-    Returns the jobs finished (``done`` called for each) and those that were in
-    the pool when it broke; the jobs not yet submitted then are in neither.
+    Returns the jobs finished (``done`` called for each), and, as (job, result), those to
+    try again: the jobs in the pool when it broke (result None) and those the grader
+    failed on (their grader-error result). The jobs not yet submitted are in neither.
     """
     # "spawn": fresh interpreters, never a fork of this process with its database
     # connection and the progress bar's thread.
     context = multiprocessing.get_context("spawn")
     finished: list[Job] = []
-    broken: list[Job] = []
+    broken: list[tuple[Job, SubmissionResult | None]] = []
     waiting = list(jobs)
     window = 4 * workers
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=limit_grading_process,
@@ -246,7 +249,7 @@ def _run_batch(jobs: list[Job], workers: int, limits: Limits, course_root: Path,
         futures = {}
 
         def submit_more() -> None:
-            while waiting and len(futures) < window and not broken:
+            while waiting and len(futures) < window and not any(r is None for _, r in broken):
                 job = waiting.pop(0)
                 futures[pool.submit(make(job, limits, course_root).run)] = job
 
@@ -258,11 +261,14 @@ def _run_batch(jobs: list[Job], workers: int, limits: Limits, course_root: Path,
                 try:
                     result = future.result()
                 except BrokenProcessPool:
-                    broken.append(job)
+                    broken.append((job, None))
                     continue
                 except Exception as error:  # noqa: BLE001 - a fault of the grader's: the class goes on
                     result = grader_error(job, course_root, f"the grader failed on this submission "
                                                             f"({type(error).__name__}: {error})")
+                if result.status == GRADER_ERROR:  # the machine's or the grader's fault: try it again, alone
+                    broken.append((job, result))
+                    continue
                 finished.append(job)
                 done(job, result)
             submit_more()
