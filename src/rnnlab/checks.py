@@ -730,7 +730,7 @@ def _check_backward(forward, backward, inputs, upstream, gradient_names, expecte
 
 
 #: Seconds a backward step may take on the large inputs of assert_backward_is_analytic.
-ANALYTIC_SECONDS = 2.0
+ANALYTIC_SECONDS = 1.0
 
 
 def assert_backward_is_analytic(
