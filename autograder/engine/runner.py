@@ -157,7 +157,7 @@ def as_python(code: str) -> str:
         return code
     try:
         return TransformerManager().transform_cell(code)
-    except (SyntaxError, ValueError, IndexError, RecursionError):  # broken code: the sandbox reports it
+    except (SyntaxError, ValueError, IndexError, RecursionError, RuntimeError):  # broken: the sandbox reports it
         return code
 
 
