@@ -14,6 +14,8 @@ the same submissions. In the same run:
   ``--workers`` processes, default: the number of cores), each submission in
   its bubblewrap sandbox, and again without isolation (``--no-isolation``),
   alternating, ``--repeats`` times each; the best time of each counts;
+- the course's grader isolated but without a memory cgroup per sandbox
+  (``grade --no-memory-group``), for the cost of the cgroup;
 - plain nbgrader: ``nbgrader autograde <slug>`` for each assignment, one after
   the other (nbgrader grades one notebook at a time), once.
 
@@ -71,10 +73,11 @@ def cell_scores_plain(course: Path) -> dict:
     return scores
 
 
-def grade_class(course: Path, workers: int, isolated: bool, cluster: str | None = None) -> tuple[float, list]:
+def grade_class(course: Path, workers: int, isolated: bool, cluster: str | None = None,
+                memory_group: bool = True) -> tuple[float, list]:
     start = time.perf_counter()
-    results = grade(find_jobs(course, SLUGS), gradebook_url(course), course, workers, Limits(isolation=isolated),
-                    progress=False, cluster=cluster)
+    results = grade(find_jobs(course, SLUGS), gradebook_url(course), course, workers,
+                    Limits(isolation=isolated, memory_group=memory_group), progress=False, cluster=cluster)
     return time.perf_counter() - start, results
 
 
@@ -170,6 +173,7 @@ def main() -> int:
 
         times: dict[bool, list[float]] = {True: [], False: []}
         scores: dict[bool, dict] = {}
+        without_group: list[float] = []  # isolated, each sandbox without its memory cgroup
         for repeat in range(args.repeats):
             for isolated in (True, False):
                 course = Path(scratch) / f"ours-{isolated}-{repeat}"
@@ -177,6 +181,13 @@ def main() -> int:
                 seconds, results = grade_class(course, args.workers, isolated)
                 times[isolated].append(seconds)
                 scores[isolated] = cell_scores(results)
+            course = Path(scratch) / f"ours-no-group-{repeat}"
+            shutil.copytree(plain_course, course)
+            seconds, results = grade_class(course, args.workers, True, memory_group=False)
+            without_group.append(seconds)
+            if cell_scores(results) != scores[True]:
+                print("scores differ without the memory cgroup")
+                return 1
 
         start = time.perf_counter()
         for slug in SLUGS:
@@ -192,6 +203,9 @@ def main() -> int:
           f"without: {', '.join(f'{t:.1f}' for t in times[False])} s)")
     print(f"cost of isolation: {100 * (isolated / bare - 1):+.1f} % per notebook "
           f"({(isolated - bare) / count * 1000:+.0f} ms)")
+    ungrouped = min(without_group)
+    print(f"course grader, bubblewrap without memory cgroups: {ungrouped:7.1f} s; cost of the cgroup: "
+          f"{(isolated - ungrouped) / count * 1000:+.0f} ms per notebook")
     print(f"speed-up over plain nbgrader: {plain / isolated:.2f}x with isolation, {plain / bare:.2f}x without")
     differ = sorted(key for key in theirs.keys() | scores[True].keys() | scores[False].keys()
                     if not theirs.get(key) == scores[True].get(key) == scores[False].get(key))

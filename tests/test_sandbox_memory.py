@@ -348,3 +348,14 @@ def test_are_the_groups_of_a_grader_that_died_removed_and_no_others():
         ours.remove()
         if orphan.exists():
             orphan.rmdir()
+
+
+@requires_isolation
+@requires_memory_group
+def test_does_no_memory_group_mean_no_group():
+    """``grade --no-memory-group``: the sandbox starts outside any group of its own."""
+    from autograder.sandbox.client import Sandbox
+
+    with Sandbox(memory_group=False) as box:
+        assert box._memory is None
+        box.run("x = 1", "cell")

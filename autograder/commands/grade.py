@@ -325,6 +325,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grader-memory", type=int, default=Limits.grader_memory_mb, metavar="MB",
                         help="address-space limit of each of the grader's own grading processes, which run the "
                              "checks (default: %(default)s MB; 0: none)")
+    parser.add_argument("--no-memory-group", action="store_true",
+                        help="do not put each submission in a memory cgroup of its own (where the machine's "
+                             "cgroups misbehave): its address space and /tmp stay limited, but memory the "
+                             "kernel holds for it is not counted (see README)")
     parser.add_argument("--no-isolation", action="store_true",
                         help="grade even where the operating-system sandbox (bubblewrap) cannot start: "
                              "submissions then run with your user's rights, guarded only by an audit hook "
@@ -343,7 +347,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     limits = Limits(cell_timeout=args.timeout, memory_mb=args.memory, forbidden=forbidden_paths(db_url),
                     isolation=not args.no_isolation, submission_seconds=args.budget,
-                    max_notebook_mb=args.max_notebook_mb, grader_memory_mb=args.grader_memory)
+                    max_notebook_mb=args.max_notebook_mb, grader_memory_mb=args.grader_memory,
+                    memory_group=not args.no_memory_group)
     if args.no_isolation:
         warn_loudly("Grading WITHOUT operating-system isolation (--no-isolation): submissions run with your "
                     "user's rights, guarded only by an audit hook and resource limits. A hostile one can read "

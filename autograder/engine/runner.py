@@ -55,6 +55,7 @@ class Limits:
     max_added_cells: int = MAX_ADDED_CELLS  # cells the learner added that are run; the rest are noted, not run
     max_notebook_mb: float = MAX_NOTEBOOK_MB
     grader_memory_mb: int = 8192  # address space of each of the grader's own grading processes (0: no limit)
+    memory_group: bool = True  # each sandbox in a memory cgroup of its own, where the machine offers one
 
 
 #: The note on every result graded without the operating-system boundary.
@@ -89,7 +90,7 @@ def grade_submission(plan: GradingPlan, notebook: bytes, student: str, limits: L
                                 isolated=limits.isolation)
     sandbox = Sandbox(ROOT, call_timeout=limits.cell_timeout, memory_mb=limits.memory_mb,
                       cpu_seconds=limits.cpu_seconds, forbidden=limits.forbidden, isolation=limits.isolation,
-                      audit_hook=limits.audit_hook, tmp_mb=limits.tmp_mb)
+                      audit_hook=limits.audit_hook, tmp_mb=limits.tmp_mb, memory_group=limits.memory_group)
     try:
         with sandbox as box:
             cells = run_plan(plan, intake, box, started + limits.submission_seconds)

@@ -185,8 +185,9 @@ class Sandbox:
 
     def __init__(self, course_root: Path = ROOT, call_timeout: float = 60.0, memory_mb: int = 2048,
                  cpu_seconds: int = 900, forbidden: tuple[Path, ...] = (), isolation: bool = True,
-                 audit_hook: bool = True, tmp_mb: int = 64) -> None:
+                 audit_hook: bool = True, tmp_mb: int = 64, memory_group: bool = True) -> None:
         self.course_root = Path(course_root).resolve()
+        self.use_memory_group = memory_group
         self.call_timeout = call_timeout
         self.memory_mb = memory_mb
         self.cpu_seconds = cpu_seconds
@@ -259,7 +260,10 @@ class Sandbox:
                 os.close(fd)
 
     def _memory_group(self) -> cgroups.MemoryGroup | None:
-        """The sandbox's own memory group, or None where the machine has no place for one."""
+        """The sandbox's own memory group, or None where the machine has no place for one (or
+        the grader was asked to do without: ``grade --no-memory-group``)."""
+        if not self.use_memory_group:
+            return None
         try:
             return isolation.memory_group(self.memory_mb)
         except OSError as error:  # a place was found, yet the kernel refused this group
