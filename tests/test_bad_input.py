@@ -157,6 +157,16 @@ def many_added_cells(cells):
         cells.insert(0, code_cell(f"x{i} = {i}\n"))
 
 
+def huge_output_kept(cells):  # a notebook saved with 21 MB of output in one cell
+    cells[cell_index({"cells": cells}, FORWARD)]["outputs"] = [
+        {"name": "stdout", "output_type": "stream", "text": "x" * (21 * 1024 * 1024)}]
+
+
+def long_exception_names(cells):  # five exception classes named with 2 MB each
+    for k in range(5):
+        cells.insert(0, code_cell(f"raise type('{k}' + 'E' * 2_000_000, (Exception,), {{}})()\n"))
+
+
 def null_source(cells):
     cells[cell_index({"cells": cells}, FORWARD)]["source"] = None
 
@@ -279,6 +289,10 @@ CASES = [
     Case("null-source", {"rnn.ipynb": with_cells(honest(), null_source)}, 0, UNREADABLE, "has a source that is not text"),
     Case("list-as-grade-id", {"rnn.ipynb": with_cells(honest(), list_grade_id)}, 0, UNREADABLE,
          "has a grade_id that is not text"),
+    Case("21-mb-notebook", {"rnn.ipynb": with_cells(honest(), huge_output_kept)}, 0, UNREADABLE,
+         "is larger than the 20 MB a notebook may be"),
+    Case("2-mb-exception-names", {"rnn.ipynb": with_cells(honest(), long_exception_names)}, 8, GRADED,
+         "cell added cell 1 raised 4EEEE"),
     Case("lone-surrogate", {"rnn.ipynb": with_surrogate(honest())}, 0, UNREADABLE, "lone surrogate"),
     Case("json-nested-100k-deep", {"rnn.ipynb": DEEP_JSON}, 0, UNREADABLE, "nested more than 64 levels deep"),
     Case("expression-nested-200k-deep", {"rnn.ipynb": with_cells(honest(), lambda cells: cells.insert(
@@ -343,6 +357,14 @@ def test_does_each_bad_submission_get_the_right_score_and_a_recorded_reason(batc
     assert any(case.reason in text for text in recorded), f"{case.reason!r} not in {recorded}"
     for grade_id, text in (case.cell_reasons or {}).items():  # messages are wrapped at 80 columns
         assert text in " ".join(result.cell(grade_id).message.split()), result.cell(grade_id).message
+
+
+def test_is_what_a_submission_sends_back_bounded_in_its_result(batch):
+    """Five exception names of 2 MB each once made a 9.8 MB result file."""
+    course, results, _ = batch
+    saved = course / "autograded" / "2-mb-exception-names" / SLUG / "result.json"
+    assert saved.stat().st_size < 100_000, saved.stat().st_size
+    assert all(len(note) < 1_000 for note in results["2-mb-exception-names"].notes)
 
 
 def test_does_one_submission_take_no_longer_than_its_budget(batch):
