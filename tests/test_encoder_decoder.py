@@ -57,3 +57,29 @@ def test_does_the_date_model_learn_in_a_short_run():
     """A reduced run of the chapter *Sequence to sequence*: the loss falls and greedy decoding starts to work."""
     run = experiments.train_seq2seq("dates", updates=300, every=300)
     assert np.mean(run.losses[-20:]) < 0.6 * np.mean(run.losses[:20]), run.losses[::50]
+
+
+@pytest.mark.parametrize("a, b, distance", [("", "", 0), ("abc", "abc", 0), ("abc", "", 3), ("", "ab", 2),
+                                            ("abcdef", "abdef", 1), ("abcdef", "bcdefa", 2),
+                                            ("kitten", "sitting", 3), ("jihgf", "jihg", 1)])
+def test_is_the_edit_distance_the_fewest_edits(a, b, distance):
+    assert experiments.edit_distance(a, b) == distance == experiments.edit_distance(b, a)
+
+
+def test_does_the_edit_distance_charge_a_dropped_character_once_where_positions_charge_the_rest():
+    target, produced = "jihgfedcba", "jihgedcba"  # the f dropped
+    assert experiments.edit_distance(produced, target) == 1
+    assert sum(p != t for p, t in zip(produced.ljust(len(target)), target)) == 6
+
+
+@pytest.mark.parametrize("produced, target, expected", [
+    ("jihgedcba", "jihgfedcba", "1111011111"),   # one dropped: only it is missing
+    ("jihgfedcba", "jihgfedcba", "1111111111"),
+    ("jixgfedcba", "jihgfedcba", "1101111111"),  # one substituted
+    ("", "abc", "000"),
+    ("abcz", "abc", "111"),                      # an extra character costs the target nothing
+])
+def test_does_the_alignment_leave_only_the_missing_characters_unmatched(produced, target, expected):
+    matched = experiments.matched_positions(produced, target)
+    assert "".join("1" if m else "0" for m in matched) == expected
+    assert len(target) - matched.sum() <= experiments.edit_distance(produced, target)

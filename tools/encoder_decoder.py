@@ -183,3 +183,43 @@ def train_tasks(jobs: Sequence[tuple[str, dict]], workers: int = 2) -> list[Seq2
 
     with ProcessPoolExecutor(workers) as pool:
         return list(pool.map(_train_task, jobs))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions turning a into b.
+
+    It charges a dropped character once, where a position-by-position comparison would count every
+    character after it as wrong (the chapter's measure of how close a reversal is)."""
+    row = list(range(len(b) + 1))  # distances from a[:0] to every prefix of b
+    for i, char_a in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, char_b in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (char_a != char_b))
+    return row[-1]
+
+
+def matched_positions(produced: str, target: str) -> np.ndarray:
+    """Which characters of ``target`` the output holds, once aligned: bool (len(target),).
+
+    Aligns the two strings by a fewest-edits alignment (ties go to a match, then a deletion), so a
+    dropped character leaves only itself unmatched: the per-position accuracy of the chapter then
+    measures what the output holds, not where its characters were shifted to."""
+    n, m = len(produced), len(target)
+    cost = np.zeros((n + 1, m + 1), dtype=int)
+    cost[:, 0], cost[0, :] = np.arange(n + 1), np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i, j] = min(cost[i - 1, j] + 1, cost[i, j - 1] + 1,
+                             cost[i - 1, j - 1] + (produced[i - 1] != target[j - 1]))
+    matched, i, j = np.zeros(m, dtype=bool), n, m
+    while i > 0 and j > 0:  # walk back along one fewest-edits path
+        if produced[i - 1] == target[j - 1] and cost[i, j] == cost[i - 1, j - 1]:
+            matched[j - 1] = True
+            i, j = i - 1, j - 1
+        elif cost[i, j] == cost[i - 1, j - 1] + 1:
+            i, j = i - 1, j - 1  # a substitution
+        elif cost[i, j] == cost[i, j - 1] + 1:
+            j -= 1  # the target's character is missing from the output
+        else:
+            i -= 1  # an extra character in the output
+    return matched

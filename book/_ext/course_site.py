@@ -6,6 +6,11 @@
   redeclares a constant and throws in every page. Each page keeps one copy.
 - ``course.css``: wide content scrolls inside itself at phone width.
 - Launch buttons appear only for what _config.yml configures.
+- Only the assignments are offered as notebooks. A chapter is executed with the course's
+  reference implementations and tools, which no reader has (and which must not reach
+  readers), so its page offers no source download and no launch button, only printing to
+  PDF, and its source is not copied into the site (``_sources/book/``). Its figures' code
+  that a reader can run is on the page; the assignments are downloaded as notebooks.
 - Learners install the helper package ``rnnlab`` from the website alone: the
   build makes its wheel (from a copy of the sources, so nothing is written
   into the checkout) and serves it at the site's root. The role
@@ -120,12 +125,43 @@ def launch_only_what_is_configured(app, config) -> None:
             launch[provider] = ""
 
 
+#: Pages under these folders are chapters: read, not downloaded or launched as notebooks.
+CHAPTER_FOLDERS = ("book/",)
+#: The theme's header buttons that hand out or open a page's source.
+SOURCE_BUTTONS = {"download-source-button", "download-notebook-button"}
+
+
+def chapters_offer_no_source(app, pagename, templatename, context, doctree) -> None:
+    """Keep a chapter's header to printing: no source download, no launch button."""
+    if not pagename.startswith(CHAPTER_FOLDERS):
+        return
+    kept = []
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "launch-buttons":
+            continue
+        if button.get("label") == "download-buttons":
+            button = {**button, "buttons": [b for b in button.get("buttons", [])
+                                            if b.get("label") not in SOURCE_BUTTONS]}
+        kept.append(button)
+    context["header_buttons"] = kept
+
+
+def remove_chapter_sources(app, exception) -> None:
+    """Sphinx copies every page's source into _sources/; a chapter's would show its hidden cells."""
+    if exception is None and app.builder.format == "html":
+        for folder in CHAPTER_FOLDERS:
+            shutil.rmtree(Path(app.outdir) / "_sources" / folder, ignore_errors=True)
+
+
 def setup(app):
     app.connect("config-inited", launch_only_what_is_configured)
     app.add_role("rnnlab-wheel", WheelRole())
     app.add_directive("rnnlab-install", InstallDirective)
     app.connect("build-finished", build_wheel)
     app.connect("html-page-context", default_to_system_mode)
+    # After the theme's own header buttons (priority 501).
+    app.connect("html-page-context", chapters_offer_no_source, priority=600)
+    app.connect("build-finished", remove_chapter_sources)
     # Last, after every other extension has added its scripts for the page.
     app.connect("html-page-context", without_duplicate_scripts, priority=900)
     app.add_css_file("course.css")
