@@ -1,7 +1,8 @@
 """Assignment 3 (lstm): the LSTM cell and layer. Inputs and hints of its checks.
 
 Shapes: x (N, D), prev_h and prev_c (N, H), Wx (D, 4H), Wh (H, 4H), b (4H,),
-with the four H-wide blocks in the order i, f, o, g; sequences x (N, T, D), h (N, T, H).
+with the four H-wide blocks in the order i, f, o, g; sequences x (N, T, D), h (N, T, H),
+and the optional initial cell state c0 (N, H).
 """
 
 from __future__ import annotations
@@ -34,15 +35,20 @@ def saturated_lstm_step_inputs(N: int, D: int, H: int, seed: int) -> dict[str, n
     return inputs
 
 
-def lstm_sequence_inputs(N: int, T: int, D: int, H: int, seed: int, scale: float = 0.5) -> dict[str, np.ndarray]:
-    """Deterministic inputs for lstm_forward: x (N, T, D), h0 (N, H), Wx (D, 4H), Wh (H, 4H), b (4H,)."""
-    return {
+def lstm_sequence_inputs(N: int, T: int, D: int, H: int, seed: int, scale: float = 0.5,
+                         with_c0: bool = False) -> dict[str, np.ndarray]:
+    """Deterministic inputs for lstm_forward: x (N, T, D), h0 (N, H), Wx (D, 4H), Wh (H, 4H), b (4H,),
+    and with ``with_c0=True`` an initial cell state c0 (N, H) too (without it, c0 is left out: zeros)."""
+    inputs = {
         "x": fixed_array((N, T, D), seed),
         "h0": fixed_array((N, H), seed + 1),
         "Wx": fixed_array((D, 4 * H), seed + 2, scale),
         "Wh": fixed_array((H, 4 * H), seed + 3, scale),
         "b": fixed_array(4 * H, seed + 4, scale),
     }
+    if with_c0:
+        inputs["c0"] = fixed_array((N, H), seed + 5, 2.0)
+    return inputs
 
 
 _BLOCKS = ("Are the four H-wide blocks of the pre-activation taken in the order i, f, o, g, "
@@ -76,8 +82,14 @@ STEP_BACKWARD_HINT_ALL_WRONG = (
 BLOCKS = {name: ("i", "f", "o", "g") for name in ("dWx", "dWh", "db")}
 
 FORWARD_HINTS = {
-    "h": "h[:, t] is the hidden state after step t. Does the first step start from h0 and a ZERO cell "
-         "state, and does every step pass both its new h and its new c to the next?",
+    "h": "h[:, t] is the hidden state after step t. Does the first step start from h0 and the cell "
+         "state c0 (ZEROS when c0 is None), and does every step pass both its new h and its new c to "
+         "the next?",
+}
+#: For the check with a given initial cell state: the same input, now with c0.
+C0_FORWARD_HINTS = {
+    "h": "With c0 given, h is wrong: is c0 ignored? The first step must start from the c0 passed in; "
+         "zeros are only for c0 = None.",
 }
 BACKWARD_HINTS = {
     "dx": "dx[:, t] comes from step t alone: is step t given dh[:, t] plus the dprev_h of step t+1?",
