@@ -138,7 +138,7 @@ return {
   math_sources: document.querySelectorAll('.math, span.math, div.math').length,
   raw_tex: raw.slice(0, 5),
   nav: Array.from(document.querySelectorAll('.bd-sidebar-primary nav a, .bd-sidenav a')).map(a => a.href),
-  downloads: Array.from(document.querySelectorAll('a[href$=".ipynb"]')).map(a => a.href),
+  downloads: Array.from(document.querySelectorAll('a[href$=".ipynb"], a[href*="_sources/"]')).map(a => a.href),
 };
 """
 
@@ -193,6 +193,16 @@ def test_does_the_download_link_return_the_notebook(visits, site_url, page):
     assert notebook["nbformat"] == 4
     released = json.loads((ROOT / "exercises" / slug / f"{slug}.ipynb").read_text(encoding="utf-8"))
     assert notebook["cells"] == released["cells"]
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_does_a_chapter_offer_only_assignment_notebooks_that_download(visits, site_url, page):
+    """A chapter's own source would not run for its reader: the notebooks it offers are assignments."""
+    assignments = {f"/{Path(a).stem}.ipynb" for a in ASSIGNMENTS}
+    for url in visits[page]["downloads"]:
+        assert url.endswith(tuple(assignments)) and "_sources/book" not in url, f"{page} offers {url}"
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the local server
+            assert json.loads(response.read())["nbformat"] == 4
 
 
 def test_do_figures_stay_readable_in_dark_mode(browser, site_url, visits):

@@ -1,7 +1,8 @@
 """The encoder-decoder of the chapter *Sequence to sequence*, trained at build time.
 
 The model of the ``seq2seq`` assignment (its reference implementation) trained on
-human-written dates or on string reversal (``train_seq2seq`` / ``train_tasks``), with
+human-written dates or on string reversal (``train_seq2seq``; the chapter runs several with
+``tools.training.in_processes``), with
 ``translate`` (greedy decoding or temperature sampling) and ``teacher_forced_and_free``
 (the exposure-bias comparison): decoders that, printed in the chapter, would reproduce
 the graded ``greedy_decode``. Nothing here is distributed to learners.
@@ -9,6 +10,7 @@ the graded ``greedy_decode``. Nothing here is distributed to learners.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +18,13 @@ import numpy as np
 
 from autograder.course.reference import load_reference
 from tools.training import Adam
+
+
+@functools.cache
+def _ref():
+    """The reference functions of the ``seq2seq`` assignment, loaded once (loading runs the notebook's
+    definitions, and the decoders below call them at every step)."""
+    return load_reference("seq2seq")
 
 
 #: The two tasks of the chapter: (source alphabet, target alphabet, batch maker, decoding steps).
@@ -89,19 +98,19 @@ def translate(task: str, params: dict, sources: list[str], max_length: int | Non
     src, src_lengths = encode(sources, source_alphabet)
     max_length = max_length or (11 if task == "dates" else REVERSAL_LENGTHS[1] + 1)
     if temperature is None:
-        return decode(load_reference("seq2seq").greedy_decode(params, src, src_lengths, max_length), target_alphabet)
+        return decode(_ref().greedy_decode(params, src, src_lengths, max_length), target_alphabet)
     return decode(_sample(params, src, src_lengths, max_length, temperature, rng), target_alphabet)
 
 
 def _initial_state(params: dict, src: np.ndarray, src_lengths: np.ndarray) -> np.ndarray:
-    ref = load_reference("seq2seq")
+    ref = _ref()
     _, final, _ = ref.encoder_forward(params["E_src"][src], src_lengths, params)
     return np.tanh(final @ params["W_init"] + params["b_init"])
 
 
 def _decoder_step(params: dict, previous: np.ndarray, h: np.ndarray):
     """One step of the decoder: (next state, scores) after reading the tokens ``previous`` (N,)."""
-    ref = load_reference("seq2seq")
+    ref = _ref()
     h, _ = ref.gru_step_forward(params["E_tgt"][previous], h, params["Wx_d"], params["Wh_d"],
                                 params["bx_d"], params["bh_d"])
     return h, h @ params["Wy"] + params["by"]
@@ -150,7 +159,7 @@ def train_seq2seq(task: str, *, updates: int = 2000, batch: int = 64, D: int = 1
     and clipping by global norm; every update sees a fresh batch of generated pairs."""
     import time
 
-    ref, clip = load_reference("seq2seq"), load_reference("bptt").clip_by_global_norm
+    ref, clip = _ref(), load_reference("bptt").clip_by_global_norm
     source_alphabet, target_alphabet, make = seq2seq_task(task)
     rng = np.random.default_rng(seed)
     params = init_seq2seq(len(source_alphabet) + 3, len(target_alphabet) + 3, D, H, D, H_dec, rng)
@@ -170,19 +179,6 @@ def train_seq2seq(task: str, *, updates: int = 2000, batch: int = 64, D: int = 1
             run.accuracy.append(float(np.mean([o == t for o, t in zip(outputs, targets)])))
     run.params, run.seconds = params, time.perf_counter() - start
     return run
-
-
-def _train_task(job: tuple[str, dict]) -> Seq2SeqRun:
-    task, options = job
-    return train_seq2seq(task, **options)
-
-
-def train_tasks(jobs: Sequence[tuple[str, dict]], workers: int = 2) -> list[Seq2SeqRun]:
-    """``train_seq2seq(task, **options)`` for every (task, options), in ``workers`` processes."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(_train_task, jobs))
 
 
 def edit_distance(a: str, b: str) -> int:
