@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +24,25 @@ def chapters() -> list[str]:
 def test_does_every_page_of_the_toc_exist():
     for page in toc_files():
         assert (ROOT / f"{page}.md").exists() or (ROOT / f"{page}.ipynb").exists(), page
+
+
+def test_does_sphinx_find_in_the_cache_a_chapter_executed_before_it(built_site, tmp_path):
+    """tools/book.py executes the chapters missing from the execution cache (in parallel) before
+    Sphinx runs: it must cache each exactly as MyST-NB looks it up, or Sphinx executes it again.
+    A copy of the book, with the repository's cache, one cheap chapter edited: that chapter alone
+    is executed, before Sphinx, and Sphinx executes none."""
+    from benchmarks.bench import copy_book, edit_one_chapter
+    from tools.book import build
+
+    book, output = tmp_path / "course", tmp_path / "out"
+    copy_book(book)
+    shutil.copytree(ROOT / "_build" / ".jupyter_cache", output / "_build" / ".jupyter_cache")
+    edit_one_chapter(book, "book/gradient-checking.md")
+    result = build(Path(sys.executable).parent, output, root=book, capture_output=True, text=True)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book build failed:\n{log[-6000:]}"
+    assert re.findall(r"\[book\] executed (\S+) in", log) == ["book/gradient-checking.md"], log[-6000:]
+    assert "Executing notebook" not in log, "Sphinx executed a notebook itself:\n" + log[-6000:]
 
 
 def test_does_the_book_build_with_every_page(built_site):
