@@ -138,7 +138,7 @@ def test_does_a_grader_failure_leave_the_earlier_grade_and_result_in_place(cours
     # The grading machine breaks between two runs (here: bubblewrap is gone from PATH): not the
     # submission's fault, so nothing is recorded for it.
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    [failed] = grade(jobs, db, course, 1, Limits(isolation=True), progress=False)
+    [failed] = grade(jobs, db, course, 1, Limits(isolation=True), progress=False, force=True)
     assert failed.status == GRADER_ERROR and "could not" in failed.notes[0], failed.notes
     assert read_scores(db, SLUG)["student00"].score == 8
     assert result_file.read_text(encoding="utf-8") == kept

@@ -10,7 +10,8 @@ writes ``feedback/<student>/<slug>/<slug>.html``: the score, what the grader
 noticed about the notebook (edited or deleted check cells, a crash, a timeout),
 and, in the notebook's order, the learner's own code followed by each check:
 the *visible* part of its code (as released), whether it passed, its points,
-and the message with its hint. Hidden checks' code never appears (the page is
+and the message with its hint. When the submission's time is known, the page
+says when it was handed in against the due date, and any late penalty. Hidden checks' code never appears (the page is
 built from the released cells, and failure messages never quote code); the
 test suite scans every generated page for hidden-test lines. Nor does a page
 quote a value a check compared (``withhold_values``): a hidden check's expected
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.engine.intake import Intake, Unreadable, read_notebook, take_in
+from autograder.engine.lateness import Lateness
 from autograder.paths import ROOT, SLUGS
 from autograder.course.plan import ANSWER, TEST, GradingPlan, load_plan
 from autograder.engine.results import PASSED, SubmissionResult
@@ -120,11 +122,24 @@ def check_section(step, cell) -> str:
     return "\n".join(parts)
 
 
+def lateness_section(result: SubmissionResult) -> str:
+    """When the notebook was handed in against its due date, and the late penalty, if any
+    (as the gradebook records them: autograder.engine.lateness)."""
+    lateness = Lateness.from_dict(result.lateness)
+    if lateness is None or (lateness.submitted_at is None and lateness.note is None):
+        return ""
+    text = f'<p class="lateness">{escape(lateness.describe())}</p>'
+    if lateness.penalty:
+        after = max(0.0, result.score - lateness.penalty)
+        text += f'<p class="score">Score after the late penalty: {after:g} / {result.max_score:g}</p>'
+    return text
+
+
 def render(plan: GradingPlan, result: SubmissionResult, intake: Intake | None) -> str:
     """The feedback page of one submission."""
     title = f"{plan.slug}: feedback for {result.student}"
     body = [f"<h1>{escape(title)}</h1>",
-            f'<p class="score">Score: {result.score:g} / {result.max_score:g}</p>']
+            f'<p class="score">Score: {result.score:g} / {result.max_score:g}</p>', lateness_section(result)]
     if result.notes:
         body.append("<h2>What the grader noticed</h2><ul class=\"notes\">")
         body += [f"<li>{escape(note)}</li>" for note in result.notes]

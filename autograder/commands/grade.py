@@ -16,7 +16,15 @@ with a progress bar and an estimated time left. For each submission:
 - the full result (each check's message, the notes on what the submission did)
   goes to ``autograded/<student>/<slug>/result.json``, which ``feedback`` reads.
 
-Rerunning grades again and overwrites: the gradebook ends in the same state.
+Rerunning grades only what changed, as ``nbgrader autograde`` does: a submission whose
+notebook, grading plan, grading software and limits are those of its saved result
+is not graded again (autograder.engine.unchanged; ``--force`` grades everything), so
+a late resubmission during a term costs the time of that one notebook. Either way
+the gradebook ends in the same state.
+
+Each submission's time (its ``timestamp.txt``) is recorded in the gradebook and judged
+against the assignment's due date with nbgrader's late-submission plugin, as
+``nbgrader autograde`` does (autograder.engine.lateness); ``--duedate`` sets the due date.
 A submission the grader itself failed on (its sandbox could not start, its
 grading process kept dying) is reported and left as it was: nothing is
 recorded for it, so a grade from an earlier run stays.
@@ -46,6 +54,9 @@ from pathlib import Path
 from autograder.sandbox import isolation
 from autograder.engine.cluster import ClusterUnavailable, connect, run_on_cluster
 from autograder.engine.gradebook import is_registered, open_gradebook, protect, record, register, sqlite_path
+from autograder.engine.lateness import (Lateness, LatenessError, LatePolicy, configured_duedates, parse_duedates,
+                                        read_timestamp, set_duedates)
+from autograder.engine.unchanged import grading_key, reusable
 from autograder.paths import DB_HELP, ROOT, SLUGS, database_url, gradebook_url
 from autograder.course.plan import GradingPlan, load_plan
 from autograder.engine.results import GRADED, GRADER_ERROR, MISSING, SubmissionResult
@@ -100,17 +111,36 @@ class Task:
     student: str
     limits: Limits
     name: str
+    key: str = ""  # autograder.engine.unchanged.grading_key of this very notebook
 
     def run(self) -> SubmissionResult:
-        return grade_submission(self.plan, self.notebook, self.student, self.limits, self.name)
+        result = grade_submission(self.plan, self.notebook, self.student, self.limits, self.name)
+        result.grading_key = self.key
+        return result
+
+
+def read_submission(job: Job, limits: Limits) -> bytes:
+    """The job's notebook, read up to one byte past the size limit (a larger file is refused by
+    its size, and is never read whole into this process)."""
+    with open(job.notebook, "rb") as handle:
+        return handle.read(int(limits.max_notebook_mb * 1024 * 1024) + 1)
 
 
 def make_task(job: Job, limits: Limits, course_root: Path) -> Task:
-    """The job's task, its notebook read up to one byte past the size limit (a larger file is
-    refused by its size, and is never read whole into this process)."""
-    with open(job.notebook, "rb") as handle:
-        notebook = handle.read(int(limits.max_notebook_mb * 1024 * 1024) + 1)
-    return Task(cached_plan(job.slug, course_root), notebook, job.student, limits, job.notebook.name)
+    """The job's task, keyed by the bytes it will grade (read once, so the key cannot describe
+    another version of the file)."""
+    notebook, plan = read_submission(job, limits), cached_plan(job.slug, course_root)
+    return Task(plan, notebook, job.student, limits, job.notebook.name, grading_key(plan, notebook, limits))
+
+
+def saved_result(job: Job, limits: Limits, course_root: Path) -> SubmissionResult | None:
+    """The job's saved result if it is still its grade: nothing it depends on has changed."""
+    try:
+        notebook = read_submission(job, limits)
+    except OSError:
+        return None
+    return reusable(result_path(course_root, job.slug, job.student),
+                    grading_key(cached_plan(job.slug, course_root), notebook, limits))
 
 
 def missing_result(job: Job, course_root: Path) -> SubmissionResult:
@@ -128,8 +158,15 @@ def forbidden_paths(db_url: str) -> tuple[Path, ...]:
 
 
 def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int | None = None,
-          limits: Limits = Limits(), progress: bool = True, cluster: str | None = None) -> list[SubmissionResult]:
+          limits: Limits = Limits(), progress: bool = True, cluster: str | None = None, force: bool = False,
+          duedates: dict[str, str] | None = None) -> list[SubmissionResult]:
     """Grade ``jobs`` in parallel; each result is recorded as soon as it arrives.
+
+    A job whose saved result was graded from the same notebook, plan, software and limits is
+    not graded again (unless ``force``): its saved result is recorded again, marked ``reused``.
+    Every recorded submission gets its submission time and late penalty (autograder.engine.lateness);
+    ``duedates`` ({slug: "2026-10-05 23:59 UTC"}) are written into the gradebook first, over those of
+    ``c.Autograder.duedates`` in nbgrader_config.py.
 
     On this machine's process pool (``workers`` processes), or, with ``cluster``
     (a Dask scheduler's address, ``tcp://host:port``), as tasks on that cluster's
@@ -141,17 +178,22 @@ def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int |
     has no scheduler, no worker, or workers running other grading software, and
     IsolationUnavailable (before grading anything) when ``limits``
     asks for isolation and this machine cannot provide it (with ``cluster``,
-    each worker checks its own machine and reports a grader error instead).
+    each worker checks its own machine and reports a grader error instead), and
+    LatenessError (before touching the gradebook) for a due date or a late-submission
+    plugin that cannot be used.
     """
     from tqdm import tqdm
 
     if limits.isolation and cluster is None:
         isolation.check()
+    course_root = Path(course_root).resolve()
+    cached_plan.cache_clear()  # a plan is read afresh by every run: solutions/ may have changed since the last
+    policy = LatePolicy(course_root)
+    duedates = parse_duedates({**configured_duedates(course_root), **(duedates or {})})
     # Connect before touching the gradebook: a cluster that is not there stops the run here.
     client = connect(cluster) if cluster is not None else None
     try:
         db_url = database_url(db_url)
-        course_root = Path(course_root).resolve()
         # The course and the gradebook stay out of every submission's reach, on any machine.
         limits = replace(limits, forbidden=(*limits.forbidden, course_root, *forbidden_paths(db_url)))
         for slug in sorted({job.slug for job in jobs}):
@@ -161,20 +203,29 @@ def grade(jobs: list[Job], db_url: str, course_root: Path = ROOT, workers: int |
         results: list[SubmissionResult] = []
         with open_gradebook(db_url) as gradebook, \
                 tqdm(total=len(jobs), unit="notebook", disable=not progress, file=sys.stderr) as bar:
+            if duedates:
+                set_duedates(gradebook, duedates)
+
             def done(job: Job, result: SubmissionResult) -> None:
                 if result.status != GRADER_ERROR:  # never overwrite a grade because the grader failed
-                    record(gradebook, result)
-                    result.save(result_path(course_root, job.slug, job.student))
+                    stamp, note = read_timestamp(job.folder)
+                    lateness = record(gradebook, result, stamp, policy, note).as_dict()
+                    if not result.reused or result.lateness != lateness:
+                        result.lateness = lateness
+                        result.save(result_path(course_root, job.slug, job.student))
                 results.append(result)
-                bar.set_postfix_str(f"{job.student} {job.slug} {result.score:g}/{result.max_score:g}", refresh=False)
+                what = "unchanged" if result.reused else f"{result.score:g}/{result.max_score:g}"
+                bar.set_postfix_str(f"{job.student} {job.slug} {what}", refresh=False)
                 bar.update()
 
             present = []
             for job in jobs:
-                if job.notebook.is_file():
-                    present.append(job)
-                else:
+                if not job.notebook.is_file():
                     done(job, missing_result(job, course_root))
+                elif (saved := None if force else saved_result(job, limits, course_root)) is not None:
+                    done(job, saved)
+                else:
+                    present.append(job)
             if client is None:
                 run_pool(present, workers or os.cpu_count() or 1, limits, course_root, done)
             else:
@@ -295,9 +346,24 @@ def grader_error(job: Job, course_root: Path, reason: str) -> SubmissionResult:
 def summary_line(result: SubmissionResult) -> str:
     failed = ", ".join(result.failed_cells) or "-"
     line = f"{result.slug:14s} {result.student:24s} {result.score:5g} / {result.max_score:<4g} failed: {failed}"
+    if result.reused:
+        line += "  (unchanged: not graded again)"
     if result.status != GRADED:
         line += f"\n{'':40s}{result.status}: {result.notes[0]}"
+    lateness = Lateness.from_dict(result.lateness)
+    if lateness is not None and (lateness.late or lateness.note):
+        line += f"\n{'':40s}{lateness.describe()}"
     return line
+
+
+def run_summary(results: list[SubmissionResult]) -> str:
+    """The last line of ``grade``: how many were graded, not graded again, late."""
+    reused = sum(r.reused for r in results)
+    late = sum(bool(r.lateness and r.lateness["seconds_late"] > 0) for r in results)
+    text = f"{len(results)} submission(s): {len(results) - reused} graded"
+    if reused:
+        text += f", {reused} unchanged since their last grade and not graded again (--force grades them)"
+    return text + (f"; {late} late" if late else "") + "."
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -333,6 +399,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="grade even where the operating-system sandbox (bubblewrap) cannot start: "
                              "submissions then run with your user's rights, guarded only by an audit hook "
                              "and resource limits, and every result says so. Never for a real class")
+    parser.add_argument("--force", action="store_true",
+                        help="grade every submission again, even those unchanged since their saved result (by "
+                             "default a submission whose notebook, grading plan, grading software and limits are "
+                             "unchanged is not graded again, as with nbgrader autograde)")
+    parser.add_argument("--duedate", metavar="WHEN", default=None,
+                        help="set the assignment's due date in the gradebook before grading, e.g. "
+                             "'2026-10-05 23:59:00 Europe/London' (a time without a zone is UTC); needs exactly one "
+                             "SLUG. Late submissions (by their timestamp.txt) get nbgrader's late-submission penalty "
+                             "(c.AssignLatePenalties.plugin_class and c.LateSubmissionPlugin.penalty_method in "
+                             "nbgrader_config.py; default: none). Due dates may also be listed in nbgrader_config.py "
+                             "as c.Autograder.duedates = {'rnn': '...'}")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -340,6 +417,8 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.slugs) - set(SLUGS))
     if unknown:
         sys.exit(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(SLUGS)}")
+    if args.duedate is not None and len(args.slugs) != 1:
+        sys.exit("--duedate sets one assignment's due date: name exactly one SLUG")
     db_url = args.db or gradebook_url(args.course)
     jobs = find_jobs(args.course, args.slugs or SLUGS, args.students)
     if not jobs:
@@ -356,7 +435,11 @@ def run(args: argparse.Namespace) -> int:
                     "records this.")
     try:
         results = grade(jobs, db_url, args.course, args.workers, limits, progress=not args.quiet,
-                        cluster=args.cluster)
+                        cluster=args.cluster, force=args.force,
+                        duedates={args.slugs[0]: args.duedate} if args.duedate is not None else None)
+    except LatenessError as error:
+        warn_loudly(f"grade cannot judge late work: {error}")
+        return 2
     except ClusterUnavailable as error:
         warn_loudly(f"grade cannot use the cluster: {error}")
         return 2
@@ -366,6 +449,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for result in results:
         print(summary_line(result))
+    print(run_summary(results))
     failed = [r for r in results if r.status == GRADER_ERROR]
     if failed:
         print(f"\n{len(failed)} submission(s) could not be graded (see above) and were left as they were: "

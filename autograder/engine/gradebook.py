@@ -38,9 +38,11 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from autograder.engine import nbgrader_cli
+from autograder.engine.lateness import Lateness, LatePolicy, judge
 from autograder.paths import database_url
 from autograder.course.plan import GradingPlan
 from autograder.engine.results import SubmissionResult
@@ -175,10 +177,16 @@ def set_auto_score(grade, points: float) -> None:
     grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
 
 
-def record(gradebook, result: SubmissionResult) -> None:
-    """Write one submission's scores in one transaction.
+def record(gradebook, result: SubmissionResult, timestamp: datetime | None = None,
+           policy: LatePolicy | None = None, note: str | None = None) -> Lateness | None:
+    """Write one submission's scores, its submission time and its late penalty in one transaction.
 
-    Rerunning overwrites the automatic scores and keeps every manual one (``set_auto_score``).
+    Rerunning overwrites the automatic scores and keeps every manual one (``set_auto_score``);
+    a ``reused`` result (unchanged since it was graded) writes only what the gradebook lost. ``timestamp`` (UTC) is when it was
+    handed in (None keeps the recorded one, as ``nbgrader autograde`` does without a
+    timestamp.txt); with a ``policy``, the late penalty is set as nbgrader's AssignLatePenalties
+    sets it, and the returned Lateness says how the submission stands (``note``: why its
+    timestamp could not be read).
     """
     from sqlalchemy.exc import SAWarning
 
@@ -188,9 +196,16 @@ def record(gradebook, result: SubmissionResult) -> None:
             # nbgrader 0.9's add_submission trips SQLAlchemy 2's autoflush warnings
             # about objects it adds a moment later; the rows it writes are complete.
             warnings.simplefilter("ignore", SAWarning)
-            gradebook.update_or_create_submission(result.slug, result.student)
+            stamp = {"timestamp": timestamp} if timestamp is not None else {}
+            submission = gradebook.update_or_create_submission(result.slug, result.student, **stamp)
         for cell in result.cells:
-            set_auto_score(gradebook.find_grade(cell.grade_id, result.slug, result.slug, result.student), cell.points)
+            grade = gradebook.find_grade(cell.grade_id, result.slug, result.slug, result.student)
+            # A result reused because nothing changed (autograder.engine.unchanged) is not a regrade:
+            # like a submission nbgrader autograde skips, it leaves a reviewed manual score's flag
+            # alone, and writes only a score the gradebook lost.
+            if not result.reused or grade.auto_score != cell.points:
+                set_auto_score(grade, cell.points)
+        return judge(gradebook, submission, policy, note) if policy is not None else None
 
 
 def read_scores(db_url: str, slug: str) -> dict[str, StudentScore]:

@@ -45,6 +45,9 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     isolated: bool = True  # graded inside the operating-system boundary (False: --no-isolation)
+    grading_key: str = ""  # what it was graded from (autograder.engine.unchanged.grading_key)
+    lateness: dict | None = None  # autograder.engine.lateness.Lateness as a dict, once recorded
+    reused: bool = False  # not graded again this run: unchanged since this result (never saved)
 
     @property
     def score(self) -> float:
@@ -62,7 +65,9 @@ class SubmissionResult:
         return next(cell for cell in self.cells if cell.grade_id == grade_id)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1)
+        data = asdict(self)
+        del data["reused"]  # a fact about one run, not about the submission
+        return json.dumps(data, indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> SubmissionResult:
