@@ -356,8 +356,6 @@ def train_attention(task: str = "reversal", *, updates: int = 2000, batch: int =
         adam.step(grads)
         run.losses.append(loss)
         if step % every == 0:
-            outputs = translate_attention(task, params, sources)
-            run.evaluated_at.append(step)
-            run.accuracy.append(float(np.mean([o == t for o, t in zip(outputs, targets)])))
+            run.evaluate(step, translate_attention(task, params, sources), targets)
     run.params, run.seconds = params, time.perf_counter() - start
     return run

@@ -77,6 +77,11 @@ class Seq2SeqRun:
     params: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
 
+    def evaluate(self, step: int, outputs: list[str], targets: list[str]) -> None:
+        """Record the share of ``outputs`` (greedy decodings) equal to their ``targets`` at update ``step``."""
+        self.evaluated_at.append(step)
+        self.accuracy.append(float(np.mean([o == t for o, t in zip(outputs, targets)])))
+
 
 def batch_ids(task: str, sources: list[str], targets: list[str]):
     """(src, src_lengths, tgt, tgt_lengths) of a batch of strings; targets end with END."""
@@ -174,9 +179,7 @@ def train_seq2seq(task: str, *, updates: int = 2000, batch: int = 64, D: int = 1
         if step in snapshots:
             run.snapshots[step] = {k: v.copy() for k, v in params.items()}
         if step % every == 0:
-            outputs = translate(task, params, sources)
-            run.evaluated_at.append(step)
-            run.accuracy.append(float(np.mean([o == t for o, t in zip(outputs, targets)])))
+            run.evaluate(step, translate(task, params, sources), targets)
     run.params, run.seconds = params, time.perf_counter() - start
     return run
 
