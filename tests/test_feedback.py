@@ -6,7 +6,8 @@ import html
 
 import pytest
 
-from autograder.commands.feedback import withhold_values, write_feedback
+from autograder.commands.feedback import write_feedback
+from autograder.engine.withheld import withhold_values
 from autograder.course.leaks import find_leaks, secrets
 from autograder.paths import SLUGS, source_notebook
 from conftest import REFERENCE, UNTOUCHED, mutant_student

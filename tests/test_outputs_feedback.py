@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from autograder.commands import feedback
-from autograder.commands.feedback import WITHHELD, render, withhold_values, write_feedback
+from autograder.commands.feedback import render, write_feedback
+from autograder.engine.withheld import WITHHELD, withhold_values
 from autograder.course.plan import load_plan
 from autograder.course.submissions import fill
 from autograder.engine.intake import Intake

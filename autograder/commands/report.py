@@ -11,13 +11,21 @@ It reads nbgrader's gradebook (never writes to it) and writes into the output fo
 * ``grades.csv``: one row per student, one column per assignment (course order), then
   ``total``, ``max_total``, ``percent`` and ``missing`` (the assignments with no graded
   submission, which count 0 so the LMS import still works);
+* ``lateness.csv``: each graded submission's time, due date, hours late, raw score, late
+  penalty and the score that counts (``grade`` records them: autograder.engine.lateness);
+  in ``grades.csv`` an assignment's score is the score after its late penalty (never below 0,
+  as ``nbgrader export``), and ``late`` lists the assignments handed in late;
 * ``pass_rates.csv``: each test (code grade cell worth points) with how many graded
   submissions passed it, the tests the class fails most first;
 * ``histogram_<slug>.png`` for each assignment (graded submissions only), and
-  ``histogram_total.png`` (every student) when there is more than one assignment.
+  ``histogram_total.png`` (every student) when there is more than one assignment;
+* ``misconceptions.csv`` and ``misconceptions.html``: what to reteach, from the results
+  ``grade`` saved under ``<course>/autograded/`` (autograder.engine.misconceptions): per
+  assignment, how many students hit each hint of the checks, most first, each with one
+  anonymised example; the top three per assignment are printed after the most failed tests.
 
 A submission counts as graded when at least one of its cells has a score (auto or manual).
-In both CSVs a text cell that a spreadsheet would run as a formula (a student id such as
+In every CSV a text cell that a spreadsheet would run as a formula (a student id such as
 ``=HYPERLINK(...)``) is written with a leading single quote; numbers are written as numbers.
 """
 
@@ -30,9 +38,11 @@ import statistics
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from autograder.paths import DB_HELP, ROOT, SLUGS, database_url, gradebook_url
+from autograder.engine import misconceptions
+from autograder.paths import DB_HELP, SLUGS, database_url, gradebook_url
 
 
 class ReportError(Exception):
@@ -47,6 +57,16 @@ class Submission:
     assignment: str
     score: float  # nbgrader's SubmittedAssignment.score: auto, or manual where given, plus extra credit
     tests: tuple[tuple[str, float, float], ...]  # (test, score, points) of each code cell worth points
+    timestamp: datetime | None = None  # when it was handed in (UTC), if known
+    duedate: datetime | None = None  # the student's due date (UTC), extension included, if any
+    seconds_late: float = 0.0
+    penalty: float = 0.0  # the late penalty nbgrader's plugin set (autograder.engine.lateness)
+
+    @property
+    def counted(self) -> float:
+        """The score that counts: after a late penalty, never below 0 (as ``nbgrader export``).
+        Without a penalty it is the score itself, a negative manual score included."""
+        return max(0.0, self.score - self.penalty) if self.penalty else self.score
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,7 @@ class GradeRow:
     missing: tuple[str, ...]
     total: float
     max_total: float
+    late: tuple[str, ...] = ()  # the assignments handed in after their due date
 
     @property
     def percent(self) -> float:
@@ -93,6 +114,8 @@ class Report:
     assignments: tuple[str, ...]
     grades: list[GradeRow]
     pass_rates: list[PassRate]
+    lateness_csv: Path | None = None
+    late_table: str = ""
 
 
 def _course_order(name: str) -> tuple[int, str]:
@@ -171,7 +194,9 @@ def read_gradebook(db_url: str, slugs: list[str] | None = None) -> Snapshot:
                 # or not, so they say nothing about passing. Written (markdown) cells are not tests.
                 tests = tuple((g.name if nb == name else f"{nb}/{g.name}", float(g.score), float(g.max_score))
                               for nb, g in grades if g.cell_type == "code" and g.max_score > 0)
-                submissions.append(Submission(sub.student_id, name, float(sub.score), tests))
+                submissions.append(Submission(sub.student_id, name, float(sub.score), tests, sub.timestamp,
+                                              sub.duedate, float(sub.total_seconds_late),
+                                              float(sub.late_submission_penalty or 0.0)))
         graded = {s.assignment for s in submissions}
         chosen = sorted(set(slugs) if slugs else graded, key=_course_order)
         if not graded:
@@ -184,14 +209,18 @@ def read_gradebook(db_url: str, slugs: list[str] | None = None) -> Snapshot:
 def grade_rows(snap: Snapshot) -> list[GradeRow]:
     """One row per student; an assignment without a graded submission counts 0 and is listed as missing."""
     scores: dict[str, dict[str, float]] = defaultdict(dict)
+    late: dict[str, list[str]] = defaultdict(list)
     for sub in snap.submissions:
-        scores[sub.student][sub.assignment] = sub.score
+        scores[sub.student][sub.assignment] = sub.counted
+        if sub.seconds_late > 0:
+            late[sub.student].append(sub.assignment)
     max_total = sum(snap.assignments.values())
     rows = []
     for student in snap.students:
         got = {a: scores[student].get(a, 0.0) for a in snap.assignments}
         missing = tuple(a for a in snap.assignments if a not in scores[student])
-        rows.append(GradeRow(student, got, missing, sum(got.values()), max_total))
+        late_ones = tuple(a for a in snap.assignments if a in late[student])
+        rows.append(GradeRow(student, got, missing, sum(got.values()), max_total, late_ones))
     return rows
 
 
@@ -210,11 +239,43 @@ def pass_rates(snap: Snapshot) -> list[PassRate]:
 def write_grades_csv(rows: list[GradeRow], assignments: tuple[str, ...], path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["student_id", *map(_text, assignments), "total", "max_total", "percent", "missing"])
+        out.writerow(["student_id", *map(_text, assignments), "total", "max_total", "percent", "missing", "late"])
         for r in rows:
             out.writerow([_text(r.student_id), *(_num(r.scores[a]) for a in assignments),
-                          _num(r.total), _num(r.max_total), _num(r.percent), _text(" ".join(r.missing))])
+                          _num(r.total), _num(r.max_total), _num(r.percent), _text(" ".join(r.missing)),
+                          _text(" ".join(r.late))])
     return path
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(" ") if moment is not None else ""
+
+
+def write_lateness_csv(snap: Snapshot, path: Path) -> Path:
+    """One row per graded submission: when it was handed in, its due date, how late, the penalty."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["student_id", "assignment", "submitted_utc", "due_utc", "hours_late", "raw_score",
+                      "late_penalty", "score"])
+        for sub in sorted(snap.submissions, key=lambda s: (_course_order(s.assignment), s.student)):
+            out.writerow([_text(sub.student), _text(sub.assignment), _when(sub.timestamp), _when(sub.duedate),
+                          _num(round(sub.seconds_late / 3600, 2)), _num(sub.score), _num(sub.penalty),
+                          _num(sub.counted)])
+    return path
+
+
+def lateness_table(snap: Snapshot) -> str:
+    """The late submissions, most late first (or a line saying there are none)."""
+    late = sorted((s for s in snap.submissions if s.seconds_late > 0), key=lambda s: -s.seconds_late)
+    if not late:
+        return "No submission was handed in late."
+    from autograder.engine.lateness import duration
+
+    lines = [("student", "assignment", "late by", "penalty")] + [
+        (s.student, s.assignment, duration(s.seconds_late), _num(s.penalty)) for s in late]
+    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+    table = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
+    return "\n".join([f"Late submissions ({len(late)} of {len(snap.submissions)}):", *table])
 
 
 def write_pass_rates_csv(rates: list[PassRate], path: Path) -> Path:
@@ -267,7 +328,7 @@ def build_report(db_url: str, out_dir: Path, slugs: list[str] | None = None) -> 
     rows, rates = grade_rows(snap), pass_rates(snap)
     histograms = {}
     for slug, max_score in snap.assignments.items():
-        scores = [s.score for s in snap.submissions if s.assignment == slug]
+        scores = [s.counted for s in snap.submissions if s.assignment == slug]
         if scores:  # an assignment asked for by name may have no graded submission yet
             histograms[slug] = draw_histogram(slug, scores, max_score, out_dir / f"histogram_{slug}.png")
     if len(snap.assignments) > 1:
@@ -275,7 +336,8 @@ def build_report(db_url: str, out_dir: Path, slugs: list[str] | None = None) -> 
                                              out_dir / "histogram_total.png", counted="students")
     return Report(out_dir, write_grades_csv(rows, tuple(snap.assignments), out_dir / "grades.csv"),
                   write_pass_rates_csv(rates, out_dir / "pass_rates.csv"), histograms,
-                  tuple(snap.assignments), rows, rates)
+                  tuple(snap.assignments), rows, rates,
+                  write_lateness_csv(snap, out_dir / "lateness.csv"), lateness_table(snap))
 
 
 def most_failed_table(rates: list[PassRate], limit: int = 10) -> str:
@@ -289,6 +351,28 @@ def most_failed_table(rates: list[PassRate], limit: int = 10) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(5)]
     table = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
     return "\n".join([f"Most failed tests ({len(failed)} of {len(rates)}):", *table])
+
+
+def write_misconceptions_csv(found: misconceptions.Misconceptions, path: Path) -> Path:
+    """One row per hint (or failed check without one) per assignment, most students first."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["assignment", "kind", "hint_or_failing_check", "students", "graded", "share",
+                      "example_check", "example_message"])
+        for slug in found.assignments:
+            for item in found.ranked.get(slug, []):
+                out.writerow([_text(item.assignment), item.kind, _text(item.what), item.students, item.graded,
+                              f"{item.share:.3f}", _text(item.example_check), _text(item.example_message)])
+    return path
+
+
+def write_misconceptions(course: Path, out_dir: Path, assignments: tuple[str, ...]) -> misconceptions.Misconceptions:
+    """misconceptions.csv and misconceptions.html in ``out_dir``, from ``<course>/autograded/``; both are
+    written (empty of rows) when there is no result, so an earlier run's never stays behind."""
+    found = misconceptions.find_misconceptions(Path(course) / "autograded", assignments)
+    write_misconceptions_csv(found, out_dir / "misconceptions.csv")
+    (out_dir / "misconceptions.html").write_text(misconceptions.page(found), encoding="utf-8")
+    return found
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -309,9 +393,19 @@ def run(args: argparse.Namespace) -> int:
     except ReportError as error:
         print(f"report: {error}", file=sys.stderr)
         return 1
+    found = write_misconceptions(args.course, report.out_dir, report.assignments)
     print(f"Report on {', '.join(report.assignments)} for {len(report.grades)} students:")
-    for path in [report.grades_csv, report.pass_rates_csv, *report.histograms.values()]:
+    for path in [report.grades_csv, report.pass_rates_csv, report.lateness_csv, *report.histograms.values()]:
         print(f"  wrote {path}")
+    for name in ("misconceptions.csv", "misconceptions.html"):
+        print(f"  wrote {report.out_dir / name}")
+    if not found.results:
+        print(f"  (no misconceptions to report: {misconceptions.nothing_read(found)})")
     print()
     print(most_failed_table(report.pass_rates))
+    print()
+    print(report.late_table)
+    if found.results or found.skipped:
+        print()
+        print(misconceptions.table(found))
     return 0

@@ -24,7 +24,7 @@ import contextlib
 import io
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.engine.intake import MAX_ADDED_CELLS, MAX_NOTEBOOK_MB, Intake, Unreadable, parse_notebook, take_in
