@@ -1,9 +1,10 @@
 """``python -m autograder``: the instructor's tools over nbgrader, run from the repository root.
 
-A class goes from an LMS download to grades and feedback in four commands::
+A class goes from an LMS download to grades, feedback and what to reteach::
 
     python -m autograder collect rnn ~/Downloads/submissions.zip
-    python -m autograder grade rnn
+    python -m autograder grade rnn --duedate "2026-10-05 23:59 UTC"   # again later: only what changed
+    python -m autograder similarity rnn
     python -m autograder feedback rnn
     python -m autograder report
 
@@ -27,7 +28,8 @@ COMMANDS = {
     "collect": "bring submissions from a folder or an LMS zip into submitted/<student>/<slug>/",
     "grade": "autograde submissions in parallel into the gradebook, safe from tampering",
     "feedback": "write per-student HTML feedback (their code, failed checks, hints; never hidden tests)",
-    "report": "write grades.csv for the LMS, per-check pass rates and score histograms",
+    "report": "write grades.csv for the LMS, lateness, per-check pass rates, histograms and what to reteach",
+    "similarity": "rank pairs of submissions by shared code (not the release's, not the solution's), side by side",
 }
 
 

@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/bench_grade.py [--mutants 10] [--workers N] [--repeats 2]
     .venv/bin/python benchmarks/bench_grade.py --cluster [--copies 2]
+    .venv/bin/python benchmarks/bench_grade.py --regrade
 
 The class: for every assignment, the reference solution, the untouched release,
 the first ``--mutants`` entries of its mutant catalogue (tests/mutants/) and
@@ -33,6 +34,12 @@ prints notebooks per second for each, the scale-out (2 workers against 1; the
 goal is 1.7x or more), the cluster's overhead per notebook against the local
 pool with as many processes (goal: 10 % or less), and checks that all three
 gave identical scores.
+
+With ``--regrade``, the class is graded once (isolated), then ``grade`` runs again on the
+unchanged class (every submission recognised as unchanged: autograder.engine.unchanged;
+goal: under 5 % of the first run's time), then once more after one student hands in a
+new notebook late (only it is graded). It prints the three times, the ratios, and checks
+that the gradebook holds the same scores after each run.
 """
 
 from __future__ import annotations
@@ -149,6 +156,114 @@ def recording_times(course: Path, results: list) -> list[tuple[str, float]]:
     return times
 
 
+def regrade_main(args) -> int:
+    """The --regrade benchmark: a first grade, a second one of the unchanged class, one resubmission."""
+    with tempfile.TemporaryDirectory() as scratch:
+        course = Path(scratch) / "course"
+        course.mkdir()
+        count = make_class(course, args.mutants)
+        print(f"class: {count} notebooks over {len(SLUGS)} assignments; {os.cpu_count()} cores; isolated")
+        first, _ = grade_class(course, args.workers, True)
+        before = cell_scores_plain(course)
+        again, unchanged = grade_class(course, args.workers, True)
+        reused = sum(r.reused for r in unchanged)
+        late = find_jobs(course, ["rnn"], ["untouched"])[0].folder
+        shutil.copy(find_jobs(course, ["rnn"], ["reference"])[0].notebook, late)
+        (late / "timestamp.txt").write_text("2026-10-06 09:00:00\n", encoding="utf-8")
+        once_more, after = grade_class(course, args.workers, True)
+        graded = [f"{r.slug}/{r.student}" for r in after if not r.reused]
+        # The resubmission is the reference's notebook: it now scores as the reference does.
+        same = cell_scores_plain(course) == {**before, ("rnn", "untouched"): before["rnn", "reference"]}
+    print(f"first grade:                 {first:7.2f} s  ({1000 * first / count:.0f} ms per notebook)")
+    print(f"second grade, unchanged:     {again:7.2f} s  ({100 * again / first:.1f} % of the first; goal: under 5 %); "
+          f"{reused} of {count} not graded again")
+    print(f"after one late resubmission: {once_more:7.2f} s  ({100 * once_more / first:.1f} % of the first); "
+          f"graded again: {', '.join(graded)}")
+    print(f"gradebook after each run: {'as expected' if same else 'DIFFERENT from expected'}")
+    return 0 if same and reused == count and graded == ["rnn/untouched"] else 1
+
+
+def similarity_main(count: int) -> int:
+    """The --similarity benchmark: ``python -m autograder similarity rnn`` on a class of ``count``.
+
+    The class cycles through the independent solutions and planted copies of
+    tests/fixtures/similarity, the honest styles (tests/honest.py), the mutants (tests/mutants/),
+    the reference and the untouched release; each round renames the variables of every answer
+    (``name`` becomes ``name_<round>``), so no two notebooks are the same text. The command runs
+    in its own process: wall-clock seconds and its peak resident memory (getrusage of children).
+    """
+    import ast
+    import csv
+    import json
+    import resource
+    import subprocess
+    import tracemalloc
+
+    from autograder.commands.similarity import screen, write_report
+    from autograder.course.submissions import fill, reference_answers
+    from autograder.paths import release_notebook, source_notebook
+    from conftest import write_submission
+    from honest import STYLES, honest_answers
+    from mutants import catalogue
+    from test_similarity import COPIES, INDEPENDENT, cells_of, scratch_course
+
+    class Rename(ast.NodeTransformer):
+        def __init__(self, assigned: set[str], suffix: str):
+            self.assigned, self.suffix = assigned, suffix
+
+        def visit_Name(self, node):
+            if node.id in self.assigned:
+                node.id += self.suffix
+            return node
+
+    def renamed(source: str, suffix: str) -> str:
+        tree = ast.parse(source)
+        assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        return ast.unparse(Rename(assigned, suffix).visit(tree))
+
+    release = json.loads(release_notebook("rnn").read_text(encoding="utf-8"))
+    reference = reference_answers(json.loads(source_notebook("rnn").read_text(encoding="utf-8")))
+    kinds = [cells_of(path)[0] for path in (INDEPENDENT | COPIES).values()]
+    kinds += [honest_answers(reference, style) for style in STYLES]
+    kinds += [mutant.apply(reference) for mutant in catalogue("rnn")] + [reference, {}]
+    with tempfile.TemporaryDirectory() as scratch:
+        course = scratch_course(Path(scratch))
+        for number in range(count):
+            answers = kinds[number % len(kinds)]
+            suffix = f"_{number // len(kinds)}"
+            write_submission(course, f"student-{number:03d}", "rnn",
+                             fill(release, {cell: renamed(code, suffix) for cell, code in answers.items()}))
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "autograder", "--course", str(course), "similarity", "rnn"],
+                                cwd=ROOT, capture_output=True, text=True)
+        command = time.perf_counter() - start
+        peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        if result.returncode != 0:
+            print(result.stdout + result.stderr)
+            return 1
+        with open(course / "reports" / "similarity" / "rnn" / "pairs.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        start = time.perf_counter()  # what every command pays first: the command line's imports
+        subprocess.run([sys.executable, "-m", "autograder", "--help"], cwd=ROOT, capture_output=True, check=True)
+        startup = time.perf_counter() - start
+        start = time.perf_counter()  # the same work in this process, without the command line's imports
+        write_report(screen(course, "rnn"), Path(scratch) / "again")
+        inside = time.perf_counter() - start
+        tracemalloc.start()
+        write_report(screen(course, "rnn"), Path(scratch) / "traced")
+        heap = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    pairs = count * (count - 1) // 2
+    print(f"class: {count} submissions of rnn ({len(kinds)} kinds of answer, renamed each round); {pairs:,} pairs")
+    print(f"python -m autograder similarity rnn: {command:.2f} s wall, peak resident memory {peak_rss:.0f} MB "
+          f"(its own process; `python -m autograder --help` alone takes {startup:.2f} s)")
+    print(f"reading, comparing and writing the report: {inside:.2f} s ({1000 * inside / count:.1f} ms per "
+          f"submission); Python heap at its peak {heap:.1f} MB (tracemalloc)")
+    print(f"pairs that share code (looked at through the inverted index): {len(rows):,} of {pairs:,}; "
+          f"flagged: {sum(row['flagged'] == 'yes' for row in rows):,}")
+    return 0
+
+
 def cell_scores(results) -> dict:
     return {(r.slug, r.student): {c.grade_id: c.points for c in r.cells} for r in results}
 
@@ -162,9 +277,18 @@ def main() -> int:
                         help="benchmark grading on a local Dask cluster (1 and 2 workers) instead")
     parser.add_argument("--copies", type=int, default=2,
                         help="with --cluster: copies of the class (default: %(default)s, 200 notebooks)")
+    parser.add_argument("--regrade", action="store_true",
+                        help="benchmark a second grade of the unchanged class, and one late resubmission, instead")
+    parser.add_argument("--similarity", type=int, nargs="?", const=200, default=None, metavar="N",
+                        help="benchmark `python -m autograder similarity` on N submissions of rnn instead "
+                             "(default N: 200)")
     args = parser.parse_args()
     if args.cluster:
         return cluster_main(args)
+    if args.regrade:
+        return regrade_main(args)
+    if args.similarity:
+        return similarity_main(args.similarity)
     with tempfile.TemporaryDirectory() as scratch:
         plain_course = Path(scratch) / "plain"
         plain_course.mkdir()

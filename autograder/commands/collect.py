@@ -136,6 +136,7 @@ from typing import BinaryIO, Protocol
 from nbgrader.utils import parse_utc
 
 from autograder.paths import ROOT, SLUGS
+from autograder.shown import FORMULA_STARTS, terminal_text as _shown
 
 #: Canvas names or a plain folder (see the module docstring). The student id is read
 #: ahead (a lookahead) so that ``alice.ipynb`` keeps its whole name as the file id.
@@ -177,7 +178,6 @@ _UTF8_NAME = 0x0800  # general-purpose flag bit 11 of a zip entry: "the name is 
 _SYMLINK = "symbolic link: not collected"
 _KINDS = {stat.S_IFLNK: "symbolic link", stat.S_IFIFO: "named pipe", stat.S_IFSOCK: "socket",
           stat.S_IFCHR: "device", stat.S_IFBLK: "device", stat.S_IFDIR: "folder"}
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MAX_ID_LENGTH = 64
 # What a damaged archive or entry raises while its directory is read or an entry inflated.
 _CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError, EOFError,
@@ -723,7 +723,7 @@ def _invalid_student_id(student_id: str | None) -> str | None:
         student_id.encode("utf-8")
     except UnicodeEncodeError:  # a folder name's undecodable bytes, kept as lone surrogates
         return f"{shown} (not valid UTF-8)"
-    if student_id.startswith(_FORMULA_STARTS):
+    if student_id.startswith(FORMULA_STARTS):
         return f"{shown} (starts with = + - @, a tab or a carriage return: a spreadsheet formula)"
     if any(unicodedata.category(char) == "Cc" for char in student_id):
         return f"{shown} (a control character)"
@@ -869,8 +869,3 @@ def run(args: argparse.Namespace) -> int:
         print(_shown(f"  {p.file}: {p.reason}"))
     print(f"collected {len(report.collected)} submissions for {args.slug}; {len(report.problems)} files not matched")
     return 1 if report.problems else 0
-
-
-def _shown(text: str) -> str:
-    """``text`` safe for a terminal: ESC, BEL, bidi overrides, stray surrogates... as ``\\x1b`` escapes."""
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)

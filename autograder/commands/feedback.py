@@ -26,7 +26,6 @@ and the command exits with 1.
 from __future__ import annotations
 
 import argparse
-import html
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from pathlib import Path
 from autograder.engine.intake import Intake, Unreadable, read_notebook, take_in
 from autograder.engine.lateness import Lateness
 from autograder.engine.withheld import WITHHELD, withhold_values
+from autograder.shown import escape
 from autograder.paths import ROOT, SLUGS
 from autograder.course.plan import ANSWER, TEST, GradingPlan, load_plan
 from autograder.engine.results import PASSED, SubmissionResult
@@ -49,16 +49,6 @@ pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; border-radius: 4px
 .message { background: #fff8f0; white-space: pre-wrap; }
 .notes li { margin: .25rem 0; }
 """
-
-
-def escape(text: str) -> str:
-    """``text`` as HTML that shows it literally and that UTF-8 can encode.
-
-    Code, messages and notes come from submissions: markup in them is escaped, and a lone
-    surrogate (which a learner's string or exception message can hold, and which UTF-8
-    cannot encode) is shown as its escape, ``\\ud800``, instead of stopping the page.
-    """
-    return html.escape(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def code_block(code: str, css_class: str = "") -> str:

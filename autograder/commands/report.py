@@ -43,6 +43,7 @@ from pathlib import Path
 
 from autograder.engine import misconceptions
 from autograder.paths import DB_HELP, SLUGS, database_url, gradebook_url
+from autograder.shown import csv_text
 
 
 class ReportError(Exception):
@@ -129,21 +130,7 @@ def _num(x: float) -> str:
     return str(int(x)) if x.is_integer() else repr(x)
 
 
-#: What a spreadsheet takes as the start of a formula (OWASP, "CSV injection"): a cell
-#: ``=HYPERLINK(...)``, ``@SUM(...)``, ``+1+1`` or ``-1+1`` would be run when the CSV is opened.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str) -> str:
-    """A text cell that a spreadsheet shows and never runs.
-
-    Student ids come from LMS display names and shared folders, and assignment and test
-    names from the gradebook: anyone may have chosen them. A cell that starts like a formula
-    gets a leading single quote, as OWASP advises for CSV files; the quote is visible, so the
-    id is still recognisable. Numbers go through ``_num`` instead: a negative score is a
-    number, not a formula, and stays one.
-    """
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+_text = csv_text  # every text cell of every CSV: formula-safe (autograder.shown)
 
 
 def _check_gradebook(db_url: str) -> str:

@@ -97,32 +97,43 @@ _BODIES = ("body", "orelse", "finalbody", "handlers")
 
 def _header(node: ast.stmt) -> ast.stmt:
     """A copy of a statement without its bodies (``for VAR in EXT(ARG): pass``)."""
-    header = copy.deepcopy(node)  # the caller's tree stays as it was
+    header = copy.copy(node)  # shallow: the bodies are dropped before the deep copy, never copied
     for field in _BODIES:
         if isinstance(getattr(header, field, None), list):
             setattr(header, field, [ast.Pass()] if field == "body" else [])
-    return header
+    return copy.deepcopy(header)  # the caller's tree stays as it was
 
 
 def _is_docstring(node: ast.stmt) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
-def _flatten(nodes: Iterable[ast.stmt], roles: _Roles) -> Iterator[tuple[str, ...]]:
+def statement_nodes(nodes: Iterable[ast.stmt]) -> Iterator[ast.stmt | ast.excepthandler]:
+    """The statements of a body in the order :func:`statements` normalises them, one for each
+    normalised statement: docstrings left out, a compound statement (its header) before its
+    bodies' statements, an ``except`` clause as itself before its body's."""
     for node in nodes:
         if _is_docstring(node):
             continue
-        yield tuple(_TOKENS.findall(ast.unparse(roles.visit(_header(node)))))
+        yield node
         for field in _BODIES:
             children = getattr(node, field, None)
             if not isinstance(children, list):
                 continue
             if field == "handlers":
                 for handler in children:
-                    yield ("except",)
-                    yield from _flatten(handler.body, roles)
+                    yield handler
+                    yield from statement_nodes(handler.body)
             else:
-                yield from _flatten(children, roles)
+                yield from statement_nodes(children)
+
+
+def _flatten(nodes: Iterable[ast.stmt], roles: _Roles) -> Iterator[tuple[str, ...]]:
+    for node in statement_nodes(nodes):
+        if isinstance(node, ast.excepthandler):
+            yield ("except",)
+        else:
+            yield tuple(_TOKENS.findall(ast.unparse(roles.visit(_header(node)))))
 
 
 def statements(body: list[ast.stmt], parameters: ast.arguments | None = None) -> tuple[tuple[str, ...], ...]:
@@ -197,7 +208,7 @@ class Candidate:
     body: tuple[tuple[str, ...], ...]
 
 
-def _parse(source: str, where: str) -> ast.Module:
+def parse_cell(source: str, where: str) -> ast.Module:
     """A cell's syntax tree, IPython's magics and shell escapes turned into Python first."""
     from IPython.core.inputtransformer2 import TransformerManager
 
@@ -211,10 +222,17 @@ def units(tree: ast.Module, where: str) -> list[Candidate]:
     """The pieces of code compared one by one: every function (a copy is usually one) and the
     statements outside functions and classes. Comparing a whole module at once would let a long
     file collect a graded body's generic statements from unrelated places."""
+    return [Candidate(f"{where}, {name}()" if name else where, statements(body, parameters))
+            for name, body, parameters in unit_bodies(tree)]
+
+
+def unit_bodies(tree: ast.Module) -> list[tuple[str | None, list[ast.stmt], ast.arguments | None]]:
+    """What :func:`units` compares, as (function name, body, parameters): every function, then
+    the statements outside functions and classes (named None, without parameters)."""
     functions = [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
     loose = [node for node in tree.body if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-    found = [Candidate(f"{where}, {f.name}()", statements(f.body, f.args)) for f in functions]
-    return found + [Candidate(where, statements(loose))] if loose else found
+    found = [(f.name, f.body, f.args) for f in functions]
+    return found + [(None, loose, None)] if loose else found
 
 
 def markdown_cells(page: Path) -> list[Candidate]:
@@ -224,18 +242,19 @@ def markdown_cells(page: Path) -> list[Candidate]:
     notebook = read_myst_markdown_notebook(page.read_text(encoding="utf-8"), path=str(page))
     code = [c for c in notebook.cells if c.cell_type == "code"]
     return [unit for i, c in enumerate(code)
-            for unit in units(_parse(c.source, f"{page.name} cell {i + 1}"), f"{page.name}, code cell {i + 1}")]
+            for unit in units(parse_cell(c.source, f"{page.name} cell {i + 1}"), f"{page.name}, code cell {i + 1}")]
 
 
 def notebook_cells(path: Path) -> list[Candidate]:
     """The code of every code cell of a Jupyter notebook (a released assignment)."""
     cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
     return [unit for i, c in enumerate(cells)
-            for unit in units(_parse(cell_source(c), f"{path.name} cell {i + 1}"), f"{path.name}, code cell {i + 1}")]
+            for unit in units(parse_cell(cell_source(c), f"{path.name} cell {i + 1}"),
+                              f"{path.name}, code cell {i + 1}")]
 
 
 def python_module(path: Path) -> list[Candidate]:
-    return units(_parse(path.read_text(encoding="utf-8"), path.name), path.name)
+    return units(parse_cell(path.read_text(encoding="utf-8"), path.name), path.name)
 
 
 @dataclass(frozen=True)
