@@ -66,6 +66,32 @@ def test_does_the_whole_class_workflow_run_from_the_command_line(course, tmp_pat
     assert rows["111"]["rnn"] == "8" and rows["333"]["rnn"] == "0"
     assert 3 <= float(rows["222"]["rnn"]) < 8
     assert (course / "reports" / "histogram_rnn.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (course / "reports" / "misconceptions.html").is_file()
+
+    # The term goes on: a due date, then bob's corrected notebook, late, with its time in its name.
+    isolation = [] if ISOLATED else ["--no-isolation"]
+    assert main([*cli, "grade", "rnn", "--quiet", "--duedate", "2026-10-05 23:59 UTC", *isolation]) == 0
+    assert "3 submission(s): 0 graded, 3 unchanged since their last grade" in capsys.readouterr().out
+    late = tmp_path / "late.zip"
+    with zipfile.ZipFile(late, "w") as archive:
+        archive.writestr("222_2026-10-06-09-00-00_rnn.ipynb", json.dumps(fill(released, answers)))
+    timestamped = r"(?P<student_id>\d+)_(?P<timestamp>\d{4}(?:-\d\d){5})_(?P<file_id>.+)"
+    assert main([*cli, "collect", "rnn", str(late), "--regexp", timestamped]) == 1  # bob's first notebook is kept
+    assert main([*cli, "collect", "rnn", str(late), "--regexp", timestamped, "--force"]) == 0
+    capsys.readouterr()
+    assert main([*cli, "grade", "rnn", "--quiet", *isolation]) == 0
+    regraded = capsys.readouterr().out
+    assert "3 submission(s): 1 graded, 2 unchanged since their last grade" in regraded and "; 1 late." in regraded
+    assert "9 h 1 min after the due date (2026-10-05 23:59:00 UTC); no late penalty" in regraded
+
+    assert main([*cli, "similarity", "rnn"]) == 0
+    assert (course / "reports" / "similarity" / "rnn" / "index.html").is_file()
+    assert main([*cli, "report"]) == 0
+    assert "Late submissions (1 of 3)" in capsys.readouterr().out
+    with open(course / "reports" / "lateness.csv", newline="") as handle:
+        lateness = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert (lateness["222"]["submitted_utc"], lateness["222"]["hours_late"], lateness["222"]["score"]) == (
+        "2026-10-06 09:00:00", "9.02", "8")
 
 
 def test_does_release_refuse_a_notebook_with_a_hidden_test_or_an_unlocked_check(tmp_path):
