@@ -9,12 +9,23 @@ the pinned versions in ``requirements.lock`` plus this repository's helper
 package ``rnnlab`` (its src/ folder on the path, so edits take effect at once).
 The install is redone only when ``requirements.lock`` or ``pyproject.toml``
 changes.
+
+``test`` also needs four system programs: Chromium and ChromeDriver (the browser
+tests), bubblewrap with libseccomp (the grader's sandbox) and PostgreSQL's server
+programs (the cluster tests start their own server; nothing system-wide runs). Where
+one is missing and this machine can install it (Debian or Ubuntu's apt-get, as root or
+with passwordless sudo), ``test`` installs them first, saying so; elsewhere it prints
+the one command that would, and the tests that need them are skipped loudly (CI sets
+COURSE_REQUIRE_*=1, which makes them failures instead). ``COURSE_NO_SYSTEM_INSTALL=1``
+turns the installing off.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -89,10 +100,51 @@ def warn_loudly(lines: list[str]) -> None:
     say("\n".join([rule, *(f"  {line}" for line in lines), rule]))
 
 
+#: Debian's packages for what the tests need, with how to tell each is there.
+SYSTEM_PACKAGES = {
+    "chromium": lambda: shutil.which("chromium") is not None,
+    "chromium-driver": lambda: shutil.which("chromedriver") is not None,
+    "bubblewrap": lambda: shutil.which("bwrap") is not None,
+    "libseccomp2": lambda: bool(glob.glob("/usr/lib/*/libseccomp.so.2") + glob.glob("/lib/*/libseccomp.so.2")),
+    "postgresql": lambda: shutil.which("initdb") is not None or bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+}
+
+
+def missing_system_packages() -> list[str]:
+    return [name for name, present in SYSTEM_PACKAGES.items() if not present()]
+
+
+def ensure_system_packages() -> None:
+    """Install the missing system packages with apt-get where this machine allows it, else say how."""
+    missing = missing_system_packages()
+    if not missing:
+        return
+    command = ["apt-get", "install", "-y", "-qq", *missing]
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    can = (shutil.which("apt-get") is not None and os.environ.get("COURSE_NO_SYSTEM_INSTALL") != "1"
+           and (not sudo or (shutil.which("sudo") is not None
+                             and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0)))
+    if not can:
+        warn_loudly([f"missing system packages: {' '.join(missing)}; the tests that need them will be SKIPPED.",
+                     f"Install them with:  sudo {' '.join(command[:3])} {' '.join(missing)}"])
+        return
+    say(f"installing the system packages the tests need: {' '.join(missing)} (apt-get{', with sudo' if sudo else ''})")
+    run([*sudo, "apt-get", "update", "-qq"])
+    # While installing, a policy-rc.d that says "no": the postgresql package must not start a
+    # system-wide server (the tests start their own, on 127.0.0.1, and stop it).
+    policy = Path("/usr/sbin/policy-rc.d")
+    made_policy = not policy.exists()
+    if made_policy:
+        run([*sudo, "sh", "-c", f"printf '#!/bin/sh\\nexit 101\\n' > {policy} && chmod +x {policy}"])
+    try:
+        run([*sudo, "env", "DEBIAN_FRONTEND=noninteractive", *command], stdout=subprocess.DEVNULL)
+    finally:
+        if made_policy:
+            subprocess.run([*sudo, "rm", "-f", str(policy)], check=False)
+
+
 def warn_without_browser() -> None:
     """The browser tests need Chromium and ChromeDriver; say loudly how to get them."""
-    import shutil
-
     missing = [name for name in ("chromium", "chromedriver") if not shutil.which(name)]
     if missing:
         warn_loudly([f"{' and '.join(missing)} not found: the browser tests will be SKIPPED.",
@@ -102,8 +154,6 @@ def warn_without_browser() -> None:
 
 def warn_without_sandbox() -> None:
     """The grader's sandbox needs bubblewrap; without it its tests are skipped: say so loudly."""
-    import shutil
-
     if not shutil.which("bwrap"):
         warn_loudly(["bwrap (bubblewrap) not found: the SANDBOX TESTS will be SKIPPED and the other",
                      "grading tests will run without isolation.",
@@ -115,6 +165,7 @@ def test(args: list[str]) -> None:
     from tools.book import book_environment
 
     ensure_environment()
+    ensure_system_packages()
     warn_without_browser()
     warn_without_sandbox()
     # .venv's scripts come first on PATH (nbgrader runs `alembic` from there).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print how long building the website takes on this machine.
 
-    .venv/bin/python benchmarks/bench.py [--jobs N] [--no-serial]
+    .venv/bin/python benchmarks/bench.py [--jobs N] [--no-serial] [--tests [PYTEST ARGS]] [--no-build]
 
 It builds a scratch copy of the book (the repository is left alone), with the
 execution cache, and prints wall-clock seconds and how many notebooks were
@@ -20,6 +20,11 @@ shared: slower each, sooner all), and the parallel speed-up of the cold build.
 A notebook that Sphinx executed itself is counted apart: there should be none,
 or tools/book.py cached it otherwise than MyST-NB looks it up.
 
+With ``--tests``, the README's test command (``python3 dev.py test``, in this checkout, with
+any further pytest arguments given after it, e.g. ``--tests -m "not slow"``) is run too, and
+its wall-clock time, its counts and its ten slowest tests (pytest's ``--durations``) are
+printed; ``--no-build`` skips the builds.
+
 Grading is measured by benchmarks/bench_grade.py. Timings on a shared machine
 are noisy; compare figures from one run with each other.
 """
@@ -29,6 +34,7 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -107,11 +113,42 @@ def edit_one_chapter(book: Path, page: str = EDITED) -> None:
     page.write_text("".join(lines), encoding="utf-8")
 
 
+def time_tests(pytest_args: list[str]) -> None:
+    """Run the README's test command and print its wall time, its outcome and its ten slowest tests."""
+    command = [sys.executable, str(ROOT / "dev.py"), "test", "-p", "no:cacheprovider", "--durations=10", "-q",
+               *pytest_args]
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    lines = result.stdout.splitlines()
+    outcome = next((line.strip("= ") for line in reversed(lines) if re.search(r"\d+ (passed|failed)", line)), "?")
+    print(f"test command (python3 dev.py test {' '.join(pytest_args)}): {seconds:6.1f} s wall; {outcome}")
+    start_at = next((i for i, line in enumerate(lines) if "slowest" in line and "durations" in line), None)
+    if start_at is not None:
+        print("ten slowest (seconds, phase, test):")
+        for line in lines[start_at + 1:]:
+            if not re.match(r"\d+(\.\d+)?s ", line):
+                break
+            print(f"  {line}")
+    if result.returncode != 0:
+        print(f"the test command exited with {result.returncode}:\n" + "\n".join(lines[-30:]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="chapters executed at once (default: one per core)")
     parser.add_argument("--no-serial", action="store_true", help="skip the cold build that executes one chapter at a time")
+    parser.add_argument("--tests", nargs=argparse.REMAINDER, default=None, metavar="PYTEST ARGS",
+                        help="also time the README's test command, with these pytest arguments (must come last)")
+    parser.add_argument("--no-build", action="store_true", help="skip the book builds (with --tests: time the tests only)")
     options = parser.parse_args()
+    if not options.no_build:
+        time_builds(options)
+    if options.tests is not None:
+        time_tests(options.tests)
+
+
+def time_builds(options) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         book = Path(scratch) / "course"
         copy_book(book)

@@ -32,7 +32,7 @@ from conftest import toc_files
 pytestmark = pytest.mark.slow
 
 HOW_TO_INSTALL = ("Chromium and ChromeDriver are needed for the browser tests: on Debian or Ubuntu run "
-                  "`sudo apt-get install chromium chromium-driver` (CI's .ci/run does this).")
+                  "`sudo apt-get install chromium chromium-driver` (`python3 dev.py test` does this where it can).")
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 PHONE = (375, 812)
 DESKTOP = (1280, 900)
