@@ -135,3 +135,11 @@ def test_does_each_chapter_end_with_open_exercises(slug, built_site):
     assert 'id="exercises"' in page, f"{slug} has no Exercises section"
     section = page[page.index('id="exercises"'):]
     assert len(re.findall(r"<li\b", section.split("</section>")[0])) >= 2, f"{slug}: at least two exercises"
+
+
+def test_is_every_glued_value_computed_before_the_prose_that_quotes_it(built_site):
+    """Jupyter Book 2 pastes a glued value where it stands in the page's order; Jupyter Book 1
+    after the whole page has run. Prose that quotes a value before its cell would lose it there."""
+    from tools.book import glue_order_problems
+
+    assert glue_order_problems() == []

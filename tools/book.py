@@ -120,12 +120,7 @@ def chapters_to_execute(root: Path, output: Path):
 
     Only pages in _toc.yml are looked at (``only_build_toc_files: true``); another page that
     Sphinx reads would still be executed, by Sphinx, one after another."""
-    import re
-    from pathlib import PurePosixPath
-
     from jupyter_cache import get_cache
-    from myst_nb.core.read import create_nb_reader
-    from sphinx_external_toc.parsing import parse_toc_yaml
 
     md_config, nb_config = sphinx_configs(root)
     if nb_config.execution_mode != "cache":
@@ -135,6 +130,36 @@ def chapters_to_execute(root: Path, output: Path):
     cache = get_cache(root / nb_config.execution_cache_path if nb_config.execution_cache_path
                       else output / "_build" / ".jupyter_cache")
     pages, hashes = [], set()
+    for path, notebook, read_fmt, config in toc_notebooks(root, md_config, nb_config):
+        if not executed_by_the_book(path, config):
+            continue
+        _, key = cache.create_hashed_notebook(notebook)
+        if key in hashes:  # as another page (pages without code are all alike): cached with it
+            continue
+        try:
+            cache.match_cache_notebook(notebook)
+        except KeyError:
+            hashes.add(key)
+            pages.append((path, notebook, read_fmt, config))
+    return cache, pages
+
+
+def executed_by_the_book(path: Path, config) -> bool:
+    """Does MyST-NB execute (and cache) this page? Not the assignments, which are excluded."""
+    from pathlib import PurePosixPath
+
+    return config.execution_mode == "cache" and not any(
+        PurePosixPath(path.as_posix()).match(pattern) for pattern in config.execution_excludepatterns)
+
+
+def toc_notebooks(root: Path, md_config, nb_config):
+    """Each page of _toc.yml that MyST-NB reads as a notebook: (path, notebook, how it was read, its
+    configuration), read and configured as ``myst_nb.sphinx_.Parser.parse`` does it."""
+    import re
+
+    from myst_nb.core.read import create_nb_reader
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
     for docname in parse_toc_yaml(root / "_toc.yml"):
         path = next((root / f"{docname}{suffix}" for suffix in (".md", ".ipynb", *nb_config.custom_formats)
                      if (root / f"{docname}{suffix}").is_file()), None)
@@ -161,18 +186,48 @@ def chapters_to_execute(root: Path, output: Path):
                 config = nb_config.copy(**overrides)
             except Exception:  # Sphinx warns of it, and executes with the book's configuration
                 pass
-        if config.execution_mode != "cache" or any(
-                PurePosixPath(path.as_posix()).match(pattern) for pattern in config.execution_excludepatterns):
-            continue
-        _, key = cache.create_hashed_notebook(notebook)
-        if key in hashes:  # as another page (pages without code are all alike): cached with it
+        yield path, notebook, reader.read_fmt, config
+
+
+#: How prose quotes a glued value: the {glue}, {glue:text}, {glue:md}... roles and directives.
+GLUE_REFERENCE = r"\{glue(?::\w+)?\}`([^`]+)`|[`:]{3,}\{glue(?::\w+)?\}[ \t]+(\S+)"
+
+
+def glue_order_problems(root: Path = ROOT, output: Path | None = None) -> list[str]:
+    """Every place where a chapter's prose quotes a glued value before the cell that glues it.
+
+    MyST-NB (Jupyter Book 1) pastes glued values after executing the whole page, so the order does
+    not matter to it; Jupyter Book 2 reads values as it goes, and a value quoted before it is
+    computed is missing there. Reads each chapter's executed copy from the execution cache (build
+    the book first); a chapter not in the cache is named as such.
+    """
+    import re
+
+    from jupyter_cache import get_cache
+
+    md_config, nb_config = sphinx_configs(root)
+    cache = get_cache(root / nb_config.execution_cache_path if nb_config.execution_cache_path
+                      else (output or root) / "_build" / ".jupyter_cache")
+    problems = []
+    for path, notebook, _, config in toc_notebooks(root, md_config, nb_config):
+        if not executed_by_the_book(path, config):
             continue
         try:
-            cache.match_cache_notebook(notebook)
+            _, executed = cache.merge_match_into_notebook(notebook)
         except KeyError:
-            hashes.add(key)
-            pages.append((path, notebook, reader.read_fmt, config))
-    return cache, pages
+            problems.append(f"{path.relative_to(root)}: not in the execution cache (build the book first)")
+            continue
+        glued: set[str] = set()
+        for cell in executed.cells:
+            if cell.cell_type == "code":
+                glued.update(output.get("metadata", {}).get("scrapbook", {}).get("name")
+                             for output in cell.get("outputs", []))
+            elif cell.cell_type == "markdown":
+                for match in re.finditer(GLUE_REFERENCE, cell.source):
+                    name = (match.group(1) or match.group(2)).split(":")[0]
+                    if name not in glued:
+                        problems.append(f"{path.relative_to(root)}: {name!r} is quoted before it is glued")
+    return problems
 
 
 def children_cpu_seconds() -> float:
