@@ -173,7 +173,15 @@ def call(function: Callable, *args, **kwargs):
             where = frames_text(frame for frame in traceback.extract_tb(error.__traceback__)[1:]
                                 if not os.path.abspath(frame.filename).startswith(_PACKAGE + os.sep))
         where = f"\nWhere it happened (most recent call last):\n{where}" if where else ""
-        raise CheckFailed(f"{name} raised {kind}: {text}{where}") from None
+        hint = f"\nHint: {NONE_USED_HINT}" if kind == "TypeError" and "NoneType" in str(text) else ""
+        raise CheckFailed(f"{name} raised {kind}: {text}{hint}{where}") from None
+
+
+#: When learner code used None as a number or an array: most often an optional argument (``c0=None``)
+#: that was left out, and so arrived as None, used without being given its default first.
+NONE_USED_HINT = ("a value was None where a number or an array was needed. An optional argument that is "
+                  "left out arrives as None: does the function replace it with its default (zeros, say) "
+                  "before using it?")
 
 
 def frames_text(frames) -> str:
