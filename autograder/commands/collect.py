@@ -133,8 +133,6 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
-from nbgrader.utils import parse_utc
-
 from autograder.paths import ROOT, SLUGS
 from autograder.shown import FORMULA_STARTS, terminal_text as _shown
 
@@ -695,6 +693,8 @@ def _parse_timestamp(raw: str) -> datetime:
     Blackboard's ``2024-03-02-09-30-00`` is first rewritten as ``2024-03-02 09:30:00``:
     dateutil would read ``-30-00`` as a time zone and give 09:00 in the local zone.
     """
+    from nbgrader.utils import parse_utc  # imported late: nbgrader takes seconds to import, `--help` none
+
     dashed = re.fullmatch(r"(\d{4}-\d\d-\d\d)[-_T ](\d\d)[-_:.](\d\d)[-_:.](\d\d)", raw)
     return parse_utc(f"{dashed[1]} {dashed[2]}:{dashed[3]}:{dashed[4]}" if dashed else raw)
 
