@@ -98,9 +98,10 @@ def test_does_the_fresh_environment_import_rnnlab_from_the_wheel_alone(learner):
 
 
 #: The capstone's ungraded training cells, and what they train for. A learner runs them in full;
-#: so do test_does_validate_say_success_of_a_right_notebook (Validate must finish within its time
-#: limits) and test_does_the_training_demonstration_show_what_the_notebook_says (the figures the
-#: notebook quotes). Elsewhere a few updates prove the cells run, at a fraction of the time.
+#: so do the Validate tests (Validate must finish within its time limits, and it reports a locked
+#: cell that was changed) and test_does_the_training_demonstration_show_what_the_notebook_says (the
+#: figures the notebook quotes). Run All in the learner's environment trains a few updates: enough
+#: to prove the cells run, at a fraction of the time.
 TRAINING_CELLS, FULL_TRAINING, SHORT_TRAINING = ("train_demo", "train_more"), "updates=250", "updates=5"
 
 
@@ -283,7 +284,7 @@ def test_does_validate_name_the_failing_check_of_a_wrong_notebook(slug, learner)
     released = json.loads(release_notebook(slug).read_text(encoding="utf-8"))
     mutant = catalogue(slug)[0]  # the bug to plant
     answers = mutant.apply(reference_answers(json.loads(source_notebook(slug).read_text(encoding="utf-8"))))
-    notebook = short_training(fill(released, answers))  # the right notebook's Validate trains in full
+    notebook = fill(released, answers)  # trains in full: Validate flags a locked cell that was changed
     said = validate(notebook, f"{slug}-wrong", python, folder)
     assert "VALIDATION FAILED" in said, said[-3000:]
     assert "HAVE CHANGED" not in said and "Timeout" not in said and "timed out" not in said, said[-3000:]

@@ -27,7 +27,8 @@ What counts, and what does not:
 - hints are read before the point where a message quotes the learner's exception text
   ("... raised ValueError: ..."), which a submission controls. A submission can still
   print a line that looks like a hint elsewhere (a class name it returns): it counts
-  once, for that student alone.
+  once, for that student alone. The one hint the checks write after the exception text
+  (None used as an array: rnnlab.checks.NONE_USED_HINT) is recognised there, word for word.
 
 A result file is the grader's, but the folder could have been tampered with: a file that
 is missing, not a regular file (a symbolic link, a pipe), too large, not valid JSON or not
@@ -59,7 +60,7 @@ from pathlib import Path
 
 from autograder.engine.results import FAILED, GRADED, MISSING, PASSED, UNREADABLE, SubmissionResult
 from autograder.engine.withheld import withhold_values
-from rnnlab.checks import PREFIX, WIDTH
+from rnnlab.checks import NONE_USED_HINT, PREFIX, WIDTH
 
 #: The widest first line of a check's message: a notebook prints it after "CheckFailed: ".
 FIRST_WIDTH = WIDTH - len(PREFIX)
@@ -172,7 +173,13 @@ def hints_of(message: str) -> list[str]:
     """The texts of the hints ``message`` names, in order, each once, whitespace collapsed."""
     own = LEARNERS_TEXT.split(message, maxsplit=1)[0]  # the checks' own words only
     found = (HINT.fullmatch(line) for line in logical_lines(own))
-    return list(dict.fromkeys(" ".join(m["text"].split()) for m in found if m))
+    hints = [" ".join(m["text"].split()) for m in found if m]
+    # The one hint the checks add after the learner's exception text (rnnlab.checks.call): known
+    # word for word, so it is recognised there; a submission that prints it counts once, for itself.
+    after = " ".join(message[len(own):].split())
+    if f"Hint: {NONE_USED_HINT}" in after:
+        hints.append(NONE_USED_HINT)
+    return list(dict.fromkeys(hints))
 
 
 def headline_of(message: str) -> str:
