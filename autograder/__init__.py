@@ -13,7 +13,7 @@ which imports nothing of the course):
     nbgrader's gradebook (only ``grade``'s own process calls it), ``unchanged`` recognises a
     submission that need not be graded again, ``lateness`` judges it against its due date,
     ``misconceptions`` counts the hints a class hit, ``withheld`` keeps compared values off
-    every page, ``cluster`` runs ``runner`` as Dask tasks, ``nbgrader_cli`` drives nbgrader's
+    every page, ``untrusted`` reads a file anyone may have put there (no link followed, bounded), ``cluster`` runs ``runner`` as Dask tasks, ``nbgrader_cli`` drives nbgrader's
     command line.
 ``autograder.shown`` (with ``autograder.paths``, beneath every layer)
     How text anyone may have chosen is shown: escaped HTML, formula-safe CSV, terminal-safe.

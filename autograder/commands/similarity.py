@@ -32,7 +32,6 @@ import argparse
 import csv
 import json
 import os
-import stat
 import sys
 from collections import defaultdict
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ from pathlib import Path
 from autograder.course import similarity
 from autograder.course.similarity import NotCompared, Pair, Submission
 from autograder.engine.intake import MAX_NOTEBOOK_MB, Unreadable, parse_notebook
+from autograder.engine.untrusted import LINK, NOT_REGULAR, NotRead, read_bounded
 from autograder.paths import SLUGS, release_notebook, source_notebook
 from autograder.shown import csv_text as _text, escape, terminal_text as _shown
 
@@ -119,17 +119,14 @@ def read_submission(folder: Path, slug: str, max_mb: float) -> dict:
     Unreadable with the reason otherwise."""
     name = f"{slug}.ipynb"
     try:
-        descriptor = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        data = read_bounded(folder / name, int(max_mb * 1024 * 1024))  # a larger file is refused by its size
     except FileNotFoundError:
         found = ", ".join(sorted(p.name for p in folder.iterdir())[:10]) or "nothing"
         raise Unreadable(f"no {name} in its folder (found: {found})") from None
-    except OSError as error:  # ELOOP: a symbolic link
-        raise Unreadable(f"{name} is a symbolic link, not followed" if folder.joinpath(name).is_symlink()
-                         else f"{name} cannot be opened ({error.strerror})") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise Unreadable(f"{name} is not a regular file")
-        data = handle.read(int(max_mb * 1024 * 1024) + 1)  # a larger file is refused by its size
+    except NotRead as error:
+        raise Unreadable({LINK: f"{name} is a symbolic link, not followed",
+                          NOT_REGULAR: f"{name} is not a regular file"}.get(
+            error.why, f"{name} cannot be opened ({error.detail})")) from None
     try:
         return parse_notebook(data, name, max_mb)
     except (RecursionError, MemoryError):

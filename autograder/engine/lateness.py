@@ -27,13 +27,12 @@
 
 from __future__ import annotations
 
-import errno
-import os
-import stat
 import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+
+from autograder.engine.untrusted import LINK, NOT_REGULAR, NotRead, read_bounded
 
 #: nbgrader's name for the submission time file, beside the notebook.
 TIMESTAMP_FILE = "timestamp.txt"
@@ -67,17 +66,13 @@ def read_timestamp(folder: Path) -> tuple[datetime | None, str | None]:
     """The submission time in ``folder/timestamp.txt``: (time, None), (None, None) when there is no
     such file, or (None, why) when there is one that does not hold a date and time."""
     try:
-        fd = os.open(folder / TIMESTAMP_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        data = read_bounded(folder / TIMESTAMP_FILE, MAX_TIMESTAMP_BYTES)
     except FileNotFoundError:
         return None, None
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            return None, f"{TIMESTAMP_FILE} is a symbolic link, not read"
-        return None, f"{TIMESTAMP_FILE} cannot be read ({error.strerror})"
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return None, f"{TIMESTAMP_FILE} is not a regular file, not read"
-        data = handle.read(MAX_TIMESTAMP_BYTES + 1)
+    except NotRead as error:
+        return None, {LINK: f"{TIMESTAMP_FILE} is a symbolic link, not read",
+                      NOT_REGULAR: f"{TIMESTAMP_FILE} is not a regular file, not read"}.get(
+            error.why, f"{TIMESTAMP_FILE} cannot be read ({error.detail})")
     if len(data) > MAX_TIMESTAMP_BYTES:
         return None, f"{TIMESTAMP_FILE} is longer than {MAX_TIMESTAMP_BYTES} bytes"
     try:

@@ -50,15 +50,14 @@ Imports autograder.engine.results, autograder.engine.withheld and rnnlab.checks 
 from __future__ import annotations
 
 import html
-import os
 import re
-import stat
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.engine.results import FAILED, GRADED, MISSING, PASSED, UNREADABLE, SubmissionResult
+from autograder.engine.untrusted import NOT_REGULAR, NotRead, read_bounded
 from autograder.engine.withheld import withhold_values
 from rnnlab.checks import NONE_USED_HINT, PREFIX, WIDTH
 
@@ -211,16 +210,12 @@ def anonymised(text: str, student: str) -> str:
 def read_result(path: Path) -> SubmissionResult:
     """The result in ``path``, or BadResult saying why it cannot be taken as the grader's."""
     try:
-        # O_NOFOLLOW: a symbolic link is never followed; O_NONBLOCK: a named pipe cannot hang us.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as error:
-        raise BadResult("missing" if isinstance(error, FileNotFoundError) else
-                        f"cannot be opened ({error.strerror or type(error).__name__})") from None
-    with os.fdopen(descriptor, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise BadResult("not a regular file")
-        data = file.read(MAX_RESULT_BYTES + 1)
+        data = read_bounded(path, MAX_RESULT_BYTES)
+    except FileNotFoundError:
+        raise BadResult("missing") from None
+    except NotRead as error:
+        raise BadResult(NOT_REGULAR if error.why == NOT_REGULAR else
+                        f"cannot be opened ({error.detail or error.why})") from None
     if len(data) > MAX_RESULT_BYTES:
         raise BadResult(f"larger than {MAX_RESULT_BYTES:,} bytes")
     try:
