@@ -2,7 +2,7 @@
 """The course's two set-up commands. Needs only Python 3.10+ on the machine.
 
     python3 dev.py book    build the website into _build/html
-    python3 dev.py test    run every test (extra arguments go to pytest)
+    python3 dev.py test    run every test, one worker per core (extra arguments go to pytest)
 
 Both first make sure ``.venv/`` at the repository root exists and holds exactly
 the pinned versions in ``requirements.lock`` plus this repository's helper
@@ -70,7 +70,8 @@ def ensure_environment() -> None:
     say("installing the pinned dependencies (first time only: a few minutes)")
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "--quiet"]
     run([*pip, "install", "--upgrade", "pip"])
-    run([*pip, "install", "-r", str(ROOT / "requirements.lock")])
+    # --no-deps: exactly the lock, which lists every package (see its header for what it leaves out).
+    run([*pip, "install", "--no-deps", "-r", str(ROOT / "requirements.lock")])
     link_helper_package()
     STAMP.write_text(state)
 
@@ -161,6 +162,15 @@ def warn_without_sandbox() -> None:
                      "(CI's .ci/run does this and fails without it.)"])
 
 
+def parallel_options(args: list[str]) -> list[str]:
+    """pytest-xdist's options: one worker per core, each group of tests (tests/conftest.py) on one
+    worker, unless the arguments choose for themselves (``-n 0`` runs everything in one process)."""
+    from tools.book import default_jobs
+
+    chosen = any(arg.startswith(("-n", "--numprocesses", "--dist")) or arg.endswith("no:xdist") for arg in args)
+    return [] if chosen else ["-n", str(default_jobs()), "--dist", "loadgroup"]
+
+
 def test(args: list[str]) -> None:
     from tools.book import book_environment
 
@@ -169,7 +179,8 @@ def test(args: list[str]) -> None:
     warn_without_browser()
     warn_without_sandbox()
     # .venv's scripts come first on PATH (nbgrader runs `alembic` from there).
-    run([str(PYTHON), "-m", "pytest", *args], env={**book_environment(BIN), "VIRTUAL_ENV": str(VENV)})
+    run([str(PYTHON), "-m", "pytest", *parallel_options(args), *args],
+        env={**book_environment(BIN), "VIRTUAL_ENV": str(VENV)})
 
 
 COMMANDS = {"book": book, "test": test}

@@ -7,6 +7,12 @@ this machine can start it. Where it cannot (no bubblewrap, user namespaces
 disabled), the tests of the sandbox itself are skipped with a loud message and
 the other grading tests run without isolation; with
 ``COURSE_REQUIRE_ISOLATION=1`` (set by .ci/run) its absence is a failure.
+
+The test command runs the tests in parallel, one pytest-xdist worker per core (``python3 dev.py
+test`` passes ``-n`` and ``--dist loadgroup``). :func:`pytest_collection_modifyitems` puts each test in
+a group that one worker runs whole: every test of the graded class on one worker, every test of the
+built website on one worker, and every other test file on one worker, so that each session and
+module fixture is made once, and the longest groups start first.
 """
 
 from __future__ import annotations
@@ -87,6 +93,30 @@ def pytest_configure(config):
         raise pytest.UsageError(f"COURSE_REQUIRE_ISOLATION=1 but {message}")
     print(f"\n{'!' * 78}\nSANDBOX TESTS WILL BE SKIPPED and the rest graded without isolation: "
           f"{message}\n{'!' * 78}")
+
+#: The groups of tests that take longest, started first so that no worker is left with one at the
+#: end (pytest-xdist hands the groups out in the order the tests come).
+LONGEST_FIRST = ("website", "graded-class")
+
+
+def worker_group(item) -> str:
+    """The group of tests one xdist worker runs whole that ``item`` belongs to: the tests of the
+    class graded once per session, those of the website built once per session, else its file."""
+    fixtures = set(getattr(item, "fixturenames", ()))  # every fixture it needs, directly or not
+    if fixtures & {"graded", "class_course"}:
+        return "graded-class"
+    if "built_site" in fixtures:
+        return "website"
+    return item.nodeid.split("::")[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    groups = {id(item): worker_group(item) for item in items}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(groups[id(item)]))
+    rank = {group: n for n, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(groups[id(item)], len(rank)))  # stable: each file keeps its order
+
 
 def toc_files() -> list[str]:
     """Every page of _toc.yml, in order (paths without suffix, e.g. ``book/rnn``)."""
@@ -171,16 +201,22 @@ def built_site() -> Path:
 
     Built in the repository's own _build so the execution cache makes later runs fast.
     """
+    import fcntl
     import shutil
     import sys
 
     from tools.book import build
     from autograder.paths import ROOT
 
-    # Execution reports are written only when a chapter fails; a stale one from an
-    # earlier failed build would be mistaken for a failure of this one.
-    shutil.rmtree(ROOT / "_build" / "html" / "reports", ignore_errors=True)
-    result = build(Path(sys.executable).parent, capture_output=True, text=True)
+    # One build at a time into _build, even if two test processes ask for it (pytest -n with another
+    # --dist than the test command's, or two test runs): the second waits, and then finds it warm.
+    (ROOT / "_build").mkdir(exist_ok=True)
+    with open(ROOT / "_build" / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # Execution reports are written only when a chapter fails; a stale one from an
+        # earlier failed build would be mistaken for a failure of this one.
+        shutil.rmtree(ROOT / "_build" / "html" / "reports", ignore_errors=True)
+        result = build(Path(sys.executable).parent, capture_output=True, text=True)
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"the book build failed:\n{log[-6000:]}"
     # -W already turns Sphinx warnings into errors; this also catches warnings printed
