@@ -8,11 +8,8 @@ disabled), the tests of the sandbox itself are skipped with a loud message and
 the other grading tests run without isolation; with
 ``COURSE_REQUIRE_ISOLATION=1`` (set by .ci/run) its absence is a failure.
 
-The test command runs the tests in parallel, one pytest-xdist worker per core (``python3 dev.py
-test`` passes ``-n`` and ``--dist loadgroup``). :func:`pytest_collection_modifyitems` puts each test in
-a group that one worker runs whole: every test of the graded class on one worker, every test of the
-built website on one worker, and every other test file on one worker, so that each session and
-module fixture is made once, and the longest groups start first.
+The test command runs the tests in parallel, one pytest-xdist worker per core, each group of tests
+on one worker (tests/parallel.py); the website is built once per run, by whichever worker asks first.
 """
 
 from __future__ import annotations
@@ -52,6 +49,9 @@ from autograder.engine.runner import Limits
 from autograder.course.submissions import fill, reference_answers
 from honest import STYLES, honest_answers
 from mutants import Mutant, catalogue
+# The test command's parallel run (tests/parallel.py): xdist's hooks, found here by their names.
+from parallel import (configure_controller, order_and_group, pytest_configure_node,  # noqa: F401
+                      pytest_xdist_make_scheduler, unconfigure_controller)
 
 
 def isolation_problem() -> str | None:
@@ -82,6 +82,7 @@ SERVERS_PROBLEM = servers_problem()
 
 
 def pytest_configure(config):
+    configure_controller(config)
     if SERVERS_PROBLEM:
         if os.environ.get("COURSE_REQUIRE_SERVERS") == "1":
             raise pytest.UsageError(f"COURSE_REQUIRE_SERVERS=1 but the cluster tests cannot run: {SERVERS_PROBLEM}")
@@ -94,28 +95,13 @@ def pytest_configure(config):
     print(f"\n{'!' * 78}\nSANDBOX TESTS WILL BE SKIPPED and the rest graded without isolation: "
           f"{message}\n{'!' * 78}")
 
-#: The groups of tests that take longest, started first so that no worker is left with one at the
-#: end (pytest-xdist hands the groups out in the order the tests come).
-LONGEST_FIRST = ("website", "graded-class")
-
-
-def worker_group(item) -> str:
-    """The group of tests one xdist worker runs whole that ``item`` belongs to: the tests of the
-    class graded once per session, those of the website built once per session, else its file."""
-    fixtures = set(getattr(item, "fixturenames", ()))  # every fixture it needs, directly or not
-    if fixtures & {"graded", "class_course"}:
-        return "graded-class"
-    if "built_site" in fixtures:
-        return "website"
-    return item.nodeid.split("::")[0]
-
-
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    groups = {id(item): worker_group(item) for item in items}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[id(item)]))
-    rank = {group: n for n, group in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(groups[id(item)], len(rank)))  # stable: each file keeps its order
+    order_and_group(config, items)
+
+
+def pytest_unconfigure(config):
+    unconfigure_controller(config)
 
 
 def toc_files() -> list[str]:
@@ -199,7 +185,10 @@ def graded(class_course) -> dict[str, GradedAssignment]:
 def built_site() -> Path:
     """The website, built as the README builds it (warnings are errors), into _build/html.
 
-    Built in the repository's own _build so the execution cache makes later runs fast.
+    Built in the repository's own _build so the execution cache makes later runs fast. Once per test
+    run: the workers of a parallel run take a lock, and the first leaves the build's outcome beside
+    it, which the others read instead of building again (and instead of rewriting pages that
+    another worker's tests may be reading).
     """
     import fcntl
     import shutil
@@ -208,17 +197,24 @@ def built_site() -> Path:
     from tools.book import build
     from autograder.paths import ROOT
 
-    # One build at a time into _build, even if two test processes ask for it (pytest -n with another
-    # --dist than the test command's, or two test runs): the second waits, and then finds it warm.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # the same in every worker of one run; unset without xdist
+    outcome_file = ROOT / "_build" / ".built-for-test-run.json"
     (ROOT / "_build").mkdir(exist_ok=True)
     with open(ROOT / "_build" / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        # Execution reports are written only when a chapter fails; a stale one from an
-        # earlier failed build would be mistaken for a failure of this one.
-        shutil.rmtree(ROOT / "_build" / "html" / "reports", ignore_errors=True)
-        result = build(Path(sys.executable).parent, capture_output=True, text=True)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"the book build failed:\n{log[-6000:]}"
+        try:
+            outcome = json.loads(outcome_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            outcome = {}
+        if run is None or outcome.get("run") != run:
+            # Execution reports are written only when a chapter fails; a stale one from an
+            # earlier failed build would be mistaken for a failure of this one.
+            shutil.rmtree(ROOT / "_build" / "html" / "reports", ignore_errors=True)
+            result = build(Path(sys.executable).parent, capture_output=True, text=True)
+            outcome = {"run": run, "returncode": result.returncode, "log": result.stdout + result.stderr}
+            outcome_file.write_text(json.dumps(outcome), encoding="utf-8")
+    log = outcome["log"]
+    assert outcome["returncode"] == 0, f"the book build failed:\n{log[-6000:]}"
     # -W already turns Sphinx warnings into errors; this also catches warnings printed
     # by the executed chapters. The kernel's own start-up notice is not about the book.
     warnings = [line for line in log.splitlines() if "WARNING" in line and "[IPKernelApp]" not in line]
