@@ -13,7 +13,7 @@ The website is built once per test run whichever worker asks first (``built_site
 takes a lock and leaves a mark), so the files that need it need not share a worker; they are handed
 out last, when the build is long finished, and the file that builds it first. The order of the
 queue is therefore: the build, the graded class (the two longest), the other files, then the files
-that read the website.
+that read the website; the longest files first within each part.
 
 Why a scheduler of our own: pytest-xdist 3.8's ``loadgroup`` marks a group by rewriting a test's
 ``_nodeid``, which pytest 9 no longer reads, so its groups are silently ignored. Here each worker
@@ -34,6 +34,12 @@ import pytest
 #: The file whose tests build the website: its group goes first.
 BUILDS_THE_WEBSITE = "tests/test_book.py"
 GRADED_CLASS = "graded-class"
+#: The files that take longest (a serial run's --durations, summed per file), handed out first within
+#: their part of the queue, so that no worker is left alone with a long one at the end. A missing or
+#: stale entry costs some speed, never correctness.
+LONGEST_FILES = ("tests/test_learner.py", "tests/test_cluster.py", "tests/test_escapes.py", "tests/test_term.py",
+                 "tests/test_browser.py", "tests/test_bad_input.py", "tests/test_gradebook_safety.py",
+                 "tests/test_cli.py", "tests/test_sandbox_memory.py", "tests/test_leaks.py")
 
 
 def group_of(item) -> str:
@@ -50,13 +56,14 @@ def order_and_group(config, items: list) -> None:
     groups = {id(item): group_of(item) for item in items}
     reads_the_website = {groups[id(item)] for item in items if "built_site" in getattr(item, "fixturenames", ())}
 
-    def rank(item) -> int:
+    def rank(item) -> tuple[int, int]:
         group = groups[id(item)]
         if group == BUILDS_THE_WEBSITE:
-            return 0
+            return 0, 0
         if group == GRADED_CLASS:
-            return 1
-        return 3 if group in reads_the_website else 2
+            return 1, 0
+        longest = LONGEST_FILES.index(group) if group in LONGEST_FILES else len(LONGEST_FILES)
+        return (3 if group in reads_the_website else 2), longest
 
     items.sort(key=rank)
     folder = getattr(config, "workerinput", {}).get("course_test_groups")
