@@ -163,7 +163,7 @@ def warn_without_sandbox() -> None:
 
 
 def parallel_options(args: list[str]) -> list[str]:
-    """pytest-xdist's options: one worker per core, each group of tests (tests/conftest.py) on one
+    """pytest-xdist's options: one worker per core, each group of tests (tests/parallel.py) on one
     worker, unless the arguments choose for themselves (``-n 0`` runs everything in one process)."""
     from tools.book import default_jobs
 
