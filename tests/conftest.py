@@ -95,6 +95,7 @@ def pytest_configure(config):
     print(f"\n{'!' * 78}\nSANDBOX TESTS WILL BE SKIPPED and the rest graded without isolation: "
           f"{message}\n{'!' * 78}")
 
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     order_and_group(config, items)
