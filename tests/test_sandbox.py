@@ -89,6 +89,18 @@ def test_does_a_batch_of_calls_bring_back_the_outputs_and_share_what_the_calls_s
     assert np.array_equal(W, np.zeros((2, 2)))  # the caller's own array is left alone
 
 
+def test_does_a_batch_of_calls_pass_positional_arguments_as_given():
+    """What an adapter batches: the learner's function called positionally (a dict of weights among
+    the arguments), keywords beside them, in order, each result without its last value."""
+    with sandbox(call_timeout=5) as box:
+        box.run("def loss(params, x, scale=1.0):\n"
+                "    return scale * float((x @ params['W']).sum()), 'grads'\n", "loss")
+        W = np.eye(2)
+        results = box.function("loss").map_calls_dropping_last(
+            [(({"W": W}, np.full((1, 2), float(k))), {"scale": 10.0 ** k}) for k in (1, 2)])
+    assert results == [(20.0, None), (400.0, None)]
+
+
 def test_does_a_namedtuple_unpack_in_the_grader_as_the_tuple_it_is():
     with sandbox(call_timeout=5) as box:
         box.run("from collections import namedtuple\nimport numpy as np\nPair = namedtuple('Pair', 'a b')\n"

@@ -144,6 +144,12 @@ class LearnerFunction:
         in the sandbox (None here): what a gradient check that uses only the
         outputs needs, at a fraction of the cost (read by rnnlab.checks).
         """
+        return self._sandbox.map(self.__name__, [((), kwargs) for kwargs in calls])
+
+    def map_calls_dropping_last(self, calls: list[tuple[tuple, dict]]) -> list:
+        """As map_dropping_last, each call given as (positional arguments, keyword arguments):
+        how an adapter that calls the function positionally batches its calls
+        (read by rnnlab.adapters)."""
         return self._sandbox.map(self.__name__, calls)
 
     def __repr__(self) -> str:
@@ -422,9 +428,10 @@ class Sandbox:
             wire.write_back(kwargs, kwargs_after)
         return self._decode(reply.get("result"), payload)
 
-    def map(self, name: str, calls: list[dict]) -> list:
-        """Call the submission's function ``name`` with each of ``calls`` (keyword arguments), in
-        order, in one request; each returned tuple comes back without its last value.
+    def map(self, name: str, calls: list[tuple[tuple, dict]]) -> list:
+        """Call the submission's function ``name`` with each of ``calls`` (positional arguments,
+        keyword arguments), in order, in one request; each returned tuple comes back without
+        its last value.
 
         An array that is one object in several calls is one object in the sandbox
         too, so what a call does to it in place, the next calls see, as they would
@@ -432,7 +439,8 @@ class Sandbox:
         its own copies.
         """
         packer = wire.Packer(self._cannot_send)
-        reply, payload = self._request({"op": "map", "function": name, "calls": packer.pack(list(calls))},
+        calls = [[list(args), dict(kwargs)] for args, kwargs in calls]
+        reply, payload = self._request({"op": "map", "function": name, "calls": packer.pack(calls)},
                                        packer.payload())
         results = self._decode(reply.get("results"), payload)
         if not (isinstance(results, list) and len(results) == len(calls)):

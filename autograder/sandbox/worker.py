@@ -26,9 +26,9 @@ objects the grader no longer refers to):
 - {"op": "exec", "code": str, "label": str}: execute code in the namespace
 - {"op": "call", "function": str, "args": [...], "kwargs": {...}}: call a function;
   the reply holds the result and, if the call changed them, the arguments after it
-- {"op": "map", "function": str, "calls": [{...}, ...]}: call a function with each set of
-  keyword arguments in turn; the reply holds the results, each returned tuple without its
-  last value (a cache, which a gradient check does not use)
+- {"op": "map", "function": str, "calls": [[[...], {...}], ...]}: call a function with each
+  pair of positional and keyword arguments in turn; the reply holds the results, each
+  returned tuple without its last value (a cache, which a gradient check does not use)
 - {"op": "stdout"}: what the submission printed so far (bounded), and how many characters in all
 """
 
@@ -262,8 +262,8 @@ def serve(namespace: dict, output: BoundedOutput, receive_from, send_to) -> None
             elif message["op"] == "map":
                 function = defined(namespace, message["function"])
                 results = []
-                for kwargs in kept.resolve(wire.decode(message["calls"], payload)):
-                    result = function(**kwargs)
+                for args, kwargs in kept.resolve(wire.decode(message["calls"], payload)):
+                    result = function(*args, **kwargs)
                     results.append(result[:-1] + (None,) if type(result) is tuple and result else result)
                 reply = {"ok": True, "results": packer.pack(results)}
             elif message["op"] == "stdout":

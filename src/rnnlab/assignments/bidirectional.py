@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..adapters import adapter, named_like
 from ..checks import fixed_array
 
 
@@ -82,28 +83,19 @@ STACKED_GRADIENT_HINTS = {
 BIRNN_GRADIENTS = ("dx", "dh0_f", "dh0_b", "dWx_f", "dWh_f", "db_f", "dWx_b", "dWh_b", "db_b")
 
 
-def _adapter(adapter: Callable, function: Callable) -> Callable:
-    """``adapter`` named like the learner's ``function``, which it wraps (the checks report by it)."""
-    adapter.__name__ = getattr(function, "__name__", "function")
-    adapter.__wrapped__ = function
-    return adapter
-
-
 def birnn_forward_with(birnn_forward: Callable, lengths) -> Callable:
     """birnn_forward with its lengths fixed (None: every sequence full length), so the checks
     can differentiate it with respect to the arrays alone."""
-    def forward(**arrays):
-        return birnn_forward(**arrays, lengths=lengths)
-    return _adapter(forward, birnn_forward)
+    return adapter(birnn_forward, lambda **arrays: ((), {**arrays, "lengths": lengths}))
 
 
 def stacked_forward_flat(stacked_rnn_forward: Callable) -> Callable:
     """stacked_rnn_forward called with the flattened names of stacked_inputs (x, h0_0, Wx_0, ...)."""
-    def forward(x, **named):
+    def arguments(x, **named):
         L = sum(name.startswith("h0_") for name in named)
-        return stacked_rnn_forward(x, [named[f"h0_{l}"] for l in range(L)],
-                                   [(named[f"Wx_{l}"], named[f"Wh_{l}"], named[f"b_{l}"]) for l in range(L)])
-    return _adapter(forward, stacked_rnn_forward)
+        return (x, [named[f"h0_{l}"] for l in range(L)],
+                [(named[f"Wx_{l}"], named[f"Wh_{l}"], named[f"b_{l}"]) for l in range(L)]), {}
+    return adapter(stacked_rnn_forward, arguments)
 
 
 def stacked_backward_flat(stacked_rnn_backward: Callable) -> Callable:
@@ -111,7 +103,7 @@ def stacked_backward_flat(stacked_rnn_backward: Callable) -> Callable:
     def backward(dh, cache):
         dx, dh0s, dparams = stacked_rnn_backward(dh, cache)
         return (dx, *dh0s, *[gradient for layer in dparams for gradient in layer])
-    return _adapter(backward, stacked_rnn_backward)
+    return named_like(backward, stacked_rnn_backward)
 
 
 _PARAMETERS = ("Wx", "Wh", "b")

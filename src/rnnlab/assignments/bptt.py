@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..adapters import adapter
 from ..checks import fixed_array
 
 
@@ -122,32 +123,25 @@ SEQUENCE_GRADIENTS = ("dx", "dh0", "dWx", "dWh", "db")
 STEP_GRADIENTS = ("dx", "dprev_h", "dWx", "dWh", "db")
 
 
-def _adapter(adapter: Callable, function: Callable) -> Callable:
-    """``adapter`` named like the learner's ``function``, which it wraps (the checks report by it)."""
-    adapter.__name__ = getattr(function, "__name__", "function")
-    adapter.__wrapped__ = function
-    return adapter
-
-
 def softmax_loss_and_grads(temporal_softmax_loss: Callable) -> Callable:
     """(scores, y) -> (loss, {"scores": dscores}): the learner's function as the loss checks call it."""
-    def loss_and_grads(scores, y):
-        loss, dscores = temporal_softmax_loss(scores, y)
+    def loss_and_grads(value, point):
+        loss, dscores = value
         return loss, {"scores": dscores}
-    return _adapter(loss_and_grads, temporal_softmax_loss)
+    return adapter(temporal_softmax_loss, lambda scores, y: ((scores, y), {}), loss_and_grads)
 
 
 def char_loss_and_grads(char_rnn_loss: Callable) -> Callable:
     """(x, y, h0, **params) -> (loss, grads): char_rnn_loss as the loss checks call it."""
-    def loss_and_grads(x, y, h0, **params):
-        loss, grads, _ = char_rnn_loss(params, x, y, h0)
-        return loss, grads
-    return _adapter(loss_and_grads, char_rnn_loss)
+    return adapter(char_rnn_loss, lambda x, y, h0, **params: ((params, x, y, h0), {}), _loss_and_grads)
 
 
 def tbptt_loss_and_grads(tbptt_gradients: Callable, window: int) -> Callable:
     """(x, y, h0, **params) -> (loss, grads): tbptt_gradients with its window fixed."""
-    def loss_and_grads(x, y, h0, **params):
-        loss, grads, _ = tbptt_gradients(params, x, y, h0, window)
-        return loss, grads
-    return _adapter(loss_and_grads, tbptt_gradients)
+    return adapter(tbptt_gradients, lambda x, y, h0, **params: ((params, x, y, h0, window), {}), _loss_and_grads)
+
+
+def _loss_and_grads(value, point):
+    """(loss, grads, last state) -> (loss, grads)."""
+    loss, grads, _ = value
+    return loss, grads

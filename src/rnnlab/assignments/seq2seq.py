@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ..adapters import adapter, named_like
 from ..checks import CheckFailed, assert_close, call, first_sentence, fixed_array, last_failure, remember
 
 #: The keys of the parameter dict, by part of the model, in the order the checks report them.
@@ -238,13 +239,6 @@ GREEDY_HINTS = {
 # Adapters and checks
 # ----------------------------------------------------------------------------
 
-def _adapter(adapter: Callable, function: Callable) -> Callable:
-    """``adapter`` named like the learner's ``function``, which it wraps (the checks report by it)."""
-    adapter.__name__ = getattr(function, "__name__", "function")
-    adapter.__wrapped__ = function
-    return adapter
-
-
 def _gradient_dict(name: str, grads, keys) -> dict:
     if not isinstance(grads, Mapping):
         raise CheckFailed(f"{name} must return its parameter gradients as a dict, got {type(grads).__name__}.")
@@ -257,9 +251,7 @@ def _gradient_dict(name: str, grads, keys) -> dict:
 
 def encoder_forward_with(encoder_forward: Callable, lengths) -> Callable:
     """encoder_forward(x, lengths, params) called with x and the weights as keyword arrays."""
-    def forward(x, **params):
-        return encoder_forward(x, np.array(lengths), params)
-    return _adapter(forward, encoder_forward)
+    return adapter(encoder_forward, lambda x, **params: ((x, np.array(lengths), params), {}))
 
 
 def encoder_backward_flat(encoder_backward: Callable) -> Callable:
@@ -271,31 +263,35 @@ def encoder_backward_flat(encoder_backward: Callable) -> Callable:
         dx, grads = result
         grads = _gradient_dict("encoder_backward", grads, ENCODER_PARAMS)
         return (dx, *[grads[key] for key in ENCODER_PARAMS])
-    return _adapter(backward, encoder_backward)
+    return named_like(backward, encoder_backward)
 
 
 def decoder_loss_and_grads(decoder_loss: Callable) -> Callable:
     """(h0, tgt, tgt_lengths, **params) -> (loss, grads with dh0 under "h0"): decoder_loss as the
     loss checks call it."""
-    def loss_and_grads(h0, tgt, tgt_lengths, **params):
-        result = decoder_loss(params, h0, tgt, tgt_lengths)
+    def loss_and_grads(result, point):
         if not isinstance(result, tuple) or len(result) != 3:
             raise CheckFailed("decoder_loss must return a tuple of 3 values (loss, dh0, grads).")
         loss, dh0, grads = result
         return loss, {"h0": dh0, **_gradient_dict("decoder_loss", grads, DECODER_PARAMS)}
-    return _adapter(loss_and_grads, decoder_loss)
+    return adapter(decoder_loss, lambda h0, tgt, tgt_lengths, **params: ((params, h0, tgt, tgt_lengths), {}),
+                   loss_and_grads)
 
 
 def seq2seq_loss_and_grads(seq2seq_loss: Callable) -> Callable:
     """(src, src_lengths, tgt, tgt_lengths, **params) -> (loss, grads): seq2seq_loss as the loss
     checks call it."""
-    def loss_and_grads(src, src_lengths, tgt, tgt_lengths, **params):
-        result = seq2seq_loss(params, src, src_lengths, tgt, tgt_lengths)
+    data = ("src", "src_lengths", "tgt", "tgt_lengths")  # the point's other arrays are params
+
+    def arguments(src, src_lengths, tgt, tgt_lengths, **params):
+        return (params, src, src_lengths, tgt, tgt_lengths), {}
+
+    def loss_and_grads(result, point):
         if not isinstance(result, tuple) or len(result) != 2:
             raise CheckFailed("seq2seq_loss must return a tuple of 2 values (loss, grads).")
         loss, grads = result
-        return loss, _gradient_dict("seq2seq_loss", grads, tuple(params))
-    return _adapter(loss_and_grads, seq2seq_loss)
+        return loss, _gradient_dict("seq2seq_loss", grads, tuple(key for key in point if key not in data))
+    return adapter(seq2seq_loss, arguments, loss_and_grads)
 
 
 class after_part0:
