@@ -62,7 +62,7 @@ def draw_gru_cell(show_gradients: bool = False, ax: Axes | None = None) -> Figur
     ax.text(x_end, y_top - 0.45, "to the output\nand to step $t+1$", ha="center", va="top", fontsize=_FONT - 3)
     # The inputs: h_{t-1} and x_t on two lines under the gates.
     ax.plot([0.35, 0.35, x_n], [y_top - 0.3, y_hbus, y_hbus], color=state_edge, lw=1.4, zorder=1)
-    x_in = box(ax, (1.35, -0.2), r"$x_t$", "input", 0.8, 0.55)
+    box(ax, (1.35, -0.2), r"$x_t$", "input", 0.8, 0.55)
     ax.plot([1.35, 1.35, x_xn], [0.08, y_xbus, y_xbus], color=x_edge, lw=1.4, zorder=1)
     ax.text(0.5, y_hbus + 0.12, r"$h_{t-1}$", ha="left", va="bottom", fontsize=_FONT - 3, color=state_edge)
     ax.text(1.5, y_xbus + 0.12, r"$x_t$", ha="left", va="bottom", fontsize=_FONT - 3, color=x_edge)
