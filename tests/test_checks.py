@@ -389,3 +389,64 @@ def test_does_a_loop_in_a_helper_count_under_a_grader_too():
         checks.assert_loops_at_most(Remote(), 0, "time")
     Remote.__helpers__ = {}
     checks.assert_loops_at_most(Remote(), 0, "time")  # nothing to follow: no loop
+
+
+def slow_forward(x):
+    return x, None
+
+
+def test_is_a_slow_backward_stopped_when_its_time_is_up():
+    """A numerical backward step runs for many seconds: the check stops it at its limit."""
+    import time
+
+    def backward(dout, cache):
+        end = time.perf_counter() + 3.0  # a backward step that would run for 3 s
+        while time.perf_counter() < end:
+            pass
+        return (dout,)
+
+    with pytest.raises(CheckFailed, match=r"took more than 0.2 s \(it was stopped then\)"):
+        checks.assert_backward_is_analytic(slow_forward, backward, {"x": np.ones(2)}, [np.ones(2)], seconds=0.2)
+    import signal
+    assert signal.getsignal(signal.SIGALRM) == signal.SIG_DFL and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_does_a_backward_that_catches_the_stop_still_fail():
+    import time
+
+    def backward(dout, cache):
+        try:
+            time.sleep(0.5)
+        except BaseException:  # holds up the stop: then the clock decides
+            time.sleep(0.3)
+        return (dout,)
+
+    with pytest.raises(CheckFailed, match=r"backward took 0\.\d s"):
+        checks.assert_backward_is_analytic(slow_forward, backward, {"x": np.ones(2)}, [np.ones(2)], seconds=0.2)
+
+
+def test_does_a_quick_backward_pass_and_leave_no_timer():
+    import signal
+
+    checks.assert_backward_is_analytic(slow_forward, lambda dout, cache: (dout,), {"x": np.ones(2)}, [np.ones(2)])
+    assert signal.getsignal(signal.SIGALRM) == signal.SIG_DFL and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_is_a_function_run_elsewhere_never_cut_by_a_timer_here():
+    """An adapter around a grader's function: a timer in the grader would cut its wait for the
+    sandbox's reply, so the call runs to its end and the clock decides."""
+    import time
+
+    class Elsewhere:
+        __name__ = "backward"
+
+        def call_within(self, seconds, *args):
+            raise AssertionError("an adapter is not the grader's function")
+
+    def adapter(dout, cache):
+        time.sleep(0.4)
+        return (dout,)
+
+    adapter.__wrapped__ = Elsewhere()
+    with pytest.raises(CheckFailed, match=r"adapter took 0\.\d s"):  # not "more than": never stopped
+        checks.assert_backward_is_analytic(slow_forward, adapter, {"x": np.ones(2)}, [np.ones(2)], seconds=0.2)

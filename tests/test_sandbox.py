@@ -295,3 +295,35 @@ def test_does_write_back_update_arrays_in_place_and_leave_kept_objects_alone():
     args = [array, {"k": kept}]
     write_back(args, [np.ones(2), {"k": Handle(0)}])
     assert np.array_equal(array, np.ones(2)) and args[1]["k"] is kept
+
+
+def test_does_a_call_with_a_time_limit_stop_at_it_and_keep_the_namespace():
+    """What assert_backward_is_analytic needs: a slow call stopped when its time is up (not at
+    the end of the cell's budget, which would cost the worker), the sandbox serving on."""
+    with sandbox(call_timeout=5) as box:
+        box.run("import time\nvalue = 42\n"
+                "def spin():\n    while True:\n        pass\n"
+                "def quick(x):\n    return x + 1\n"
+                "def value_now():\n    return value\n", "functions")
+        assert box.function("spin").call_within(0.3) == (False, None)  # within the 5 s, or the worker dies
+        assert box.function("quick").call_within(0.3, 1) == (True, 2)
+        assert box.function("value_now")() == 42  # the namespace survived the stop
+
+
+def test_does_a_submission_that_holds_up_the_stop_only_run_on():
+    """A submission can catch the stop; then its call runs to its end, as without a limit (the
+    check's own clock still fails it), and nothing else changes."""
+    with sandbox(call_timeout=5) as box:
+        box.run("import time\n"
+                "def stubborn():\n"
+                "    try:\n        time.sleep(0.6)\n"
+                "    except BaseException:\n        time.sleep(0.3)\n"
+                "    return 'done'\n", "stubborn")
+        assert box.function("stubborn").call_within(0.2) == (True, "done")
+
+
+def test_is_the_stop_the_error_the_grader_expects():
+    from autograder.sandbox.client import OUT_OF_TIME
+    from autograder.sandbox.worker import OutOfTime
+
+    assert OutOfTime.__name__ == OUT_OF_TIME

@@ -71,6 +71,10 @@ class SubmissionError(Exception):
         return cls(kind, wire.bounded(_text(reply.get("message"))), wire.bounded(_text(reply.get("traceback"))))
 
 
+#: The error a worker reports for a call it stopped at the time the grader gave it
+#: (autograder.sandbox.worker.OutOfTime).
+OUT_OF_TIME = "OutOfTime"
+
 #: The most characters of an exception's type name kept from a submission's reply.
 TYPE_NAME_LIMIT = 100
 
@@ -136,6 +140,17 @@ class LearnerFunction:
 
     def __call__(self, *args, **kwargs):
         return self._sandbox.call(self.__name__, args, kwargs)
+
+    def call_within(self, seconds: float, *args, **kwargs) -> tuple[bool, object]:
+        """(True, result), or (False, None) when the call was still running after ``seconds``
+        and the sandbox stopped it, keeping the submission's namespace (read by
+        rnnlab.checks.call_within: a check that needs only to know that a call is slow)."""
+        try:
+            return True, self._sandbox.call(self.__name__, args, kwargs, seconds=seconds)
+        except SubmissionError as error:
+            if error.kind == OUT_OF_TIME:
+                return False, None
+            raise
 
     def map_dropping_last(self, calls: list[dict]) -> list:
         """The function called with each set of keyword arguments in turn, in one round trip.
@@ -407,8 +422,9 @@ class Sandbox:
         """Execute a cell's code in the submission's namespace."""
         self._request({"op": "exec", "code": code, "label": label})
 
-    def call(self, name: str, args: tuple, kwargs: dict):
-        """Call the submission's function ``name``.
+    def call(self, name: str, args: tuple, kwargs: dict, seconds: float | None = None):
+        """Call the submission's function ``name``; with ``seconds``, stopped if it still runs then
+        (the error OutOfTime).
 
         Arrays are copied both ways; objects of other types than the exact
         built-ins stay in the sandbox (see autograder.sandbox.wire). What the function
@@ -418,6 +434,8 @@ class Sandbox:
         """
         packer = wire.Packer(self._cannot_send)
         request = {"op": "call", "function": name, "args": packer.pack(list(args)), "kwargs": packer.pack(dict(kwargs))}
+        if seconds is not None:
+            request["seconds"] = float(seconds)
         reply, payload = self._request(request, packer.payload())
         if reply.get("arguments_after") is not None:
             after = self._decode(reply["arguments_after"], payload)

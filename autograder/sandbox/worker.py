@@ -25,7 +25,9 @@ Commands (one JSON message each; any may carry ``"release": [ids]``, kept
 objects the grader no longer refers to):
 - {"op": "exec", "code": str, "label": str}: execute code in the namespace
 - {"op": "call", "function": str, "args": [...], "kwargs": {...}}: call a function;
-  the reply holds the result and, if the call changed them, the arguments after it
+  the reply holds the result and, if the call changed them, the arguments after it. With
+  "seconds": a number, a call still running after that many seconds is stopped (the error
+  OutOfTime), and the namespace is kept for the calls after it
 - {"op": "map", "function": str, "calls": [[[...], {...}], ...]}: call a function with each
   pair of positional and keyword arguments in turn; the reply holds the results, each
   returned tuple without its last value (a cache, which a gradient check does not use)
@@ -38,6 +40,7 @@ import io
 import json
 import os
 import resource
+import signal
 import sys
 import traceback
 
@@ -227,6 +230,33 @@ def protocol_streams():
     return streams
 
 
+class OutOfTime(BaseException):
+    """Raised in the submission's function when the time the grader gave one call is up (a
+    BaseException: ``except Exception`` in the submission does not hold it up)."""
+
+
+class time_limit:
+    """``with time_limit(seconds):`` stops the code inside with OutOfTime after ``seconds`` of
+    wall-clock time (no limit for None). The submission can catch or disarm it; then the call
+    simply runs on, under the cell's own time budget, and the grader's clock still decides."""
+
+    def __init__(self, seconds) -> None:
+        self.seconds = seconds if type(seconds) in (int, float) and 0 < seconds < 3600 else None
+
+    def __enter__(self) -> None:
+        if self.seconds is not None:
+            signal.signal(signal.SIGALRM, self._stop)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exception) -> None:
+        if self.seconds is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+    def _stop(self, signum, frame):
+        raise OutOfTime(f"still running after {self.seconds:g} s")
+
+
 def defined(namespace: dict, name: str):
     function = namespace.get(name)
     if not callable(function):
@@ -253,7 +283,8 @@ def serve(namespace: dict, output: BoundedOutput, receive_from, send_to) -> None
                 args = kept.resolve(wire.decode(message["args"], payload))
                 kwargs = kept.resolve(wire.decode(message["kwargs"], payload))
                 before = wire.pack([args, kwargs])  # a snapshot: nothing kept
-                result = function(*args, **kwargs)
+                with time_limit(message.get("seconds")):
+                    result = function(*args, **kwargs)
                 reply = {"ok": True, "result": packer.pack(result), "arguments_after": None}
                 # If the function changed its arguments in place, they go back, so the
                 # change reaches the grader's copies (a check for unmodified inputs sees it).
