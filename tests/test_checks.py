@@ -405,7 +405,7 @@ def test_is_a_slow_backward_stopped_when_its_time_is_up():
             pass
         return (dout,)
 
-    with pytest.raises(CheckFailed, match=r"took more than 0.2 s \(it was stopped then\)"):
+    with pytest.raises(CheckFailed, match=r"backward was still running after 0.2 s, and was stopped"):
         checks.assert_backward_is_analytic(slow_forward, backward, {"x": np.ones(2)}, [np.ones(2)], seconds=0.2)
     import signal
     assert signal.getsignal(signal.SIGALRM) == signal.SIG_DFL and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
@@ -448,5 +448,5 @@ def test_is_a_function_run_elsewhere_never_cut_by_a_timer_here():
         return (dout,)
 
     adapter.__wrapped__ = Elsewhere()
-    with pytest.raises(CheckFailed, match=r"adapter took 0\.\d s"):  # not "more than": never stopped
+    with pytest.raises(CheckFailed, match=r"adapter took 0\.\d s"):  # timed, never stopped
         checks.assert_backward_is_analytic(slow_forward, adapter, {"x": np.ones(2)}, [np.ones(2)], seconds=0.2)

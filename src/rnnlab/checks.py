@@ -819,9 +819,10 @@ def assert_backward_is_analytic(
     finished = call_within(seconds, backward, *[np.array(u, copy=True) for u in upstream], outputs_and_cache[-1])
     elapsed = time.perf_counter() - started
     if not finished or elapsed > seconds:
-        took = f"{elapsed:.1f} s" if finished else f"more than {seconds:g} s (it was stopped then)"
+        took = f"took {elapsed:.1f} s{_on(case)}" if finished else \
+            f"was still running after {seconds:g} s{_on(case)}, and was stopped"
         raise failure(
-            f"{name} took {took}{_on(case)}; an analytic backward step takes milliseconds.",
+            f"{name} {took}; an analytic backward step takes milliseconds.",
             [(name, "compute each gradient with the chain rule, as derived in the chapter. Nudging the "
                     "inputs and calling the forward step again (numerical differentiation) is how the "
                     "checks test your gradients, not how a backward step computes them.")])
