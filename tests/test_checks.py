@@ -450,3 +450,32 @@ def test_is_a_function_run_elsewhere_never_cut_by_a_timer_here():
     adapter.__wrapped__ = Elsewhere()
     with pytest.raises(CheckFailed, match=r"adapter took 0\.\d s"):  # timed, never stopped
         checks.assert_backward_is_analytic(slow_forward, adapter, {"x": np.ones(2)}, [np.ones(2)], seconds=0.2)
+
+
+def test_does_a_learners_own_alarm_keep_its_handler_and_the_check_its_clock():
+    """A learner who set SIGALRM up for something of their own keeps it: the check then only times."""
+    import signal
+    import time
+
+    def mine(signum, frame):
+        pass
+
+    def backward(dout, cache):
+        time.sleep(0.3)
+        return (dout,)
+
+    previous = signal.signal(signal.SIGALRM, mine)
+    try:
+        with pytest.raises(CheckFailed, match=r"backward took 0\.\d s"):
+            checks.assert_backward_is_analytic(slow_forward, backward, {"x": np.ones(2)}, [np.ones(2)], seconds=0.1)
+        assert signal.getsignal(signal.SIGALRM) is mine
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_does_a_function_wrapped_in_a_cycle_still_get_checked():
+    def backward(dout, cache):
+        return (dout,)
+
+    backward.__wrapped__ = backward
+    checks.assert_backward_is_analytic(slow_forward, backward, {"x": np.ones(2)}, [np.ones(2)])

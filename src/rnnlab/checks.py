@@ -203,9 +203,13 @@ def call_within(seconds: float, function: Callable, *args) -> bool:
             return function.call_within(seconds, *args)[0]
         within.__name__ = getattr(function, "__name__", "the function")
         return call(within, *args)
+    try:
+        innermost = inspect.unwrap(function)
+    except ValueError:  # a cycle of __wrapped__: nothing a grader makes
+        innermost = function
     usable = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-              and not hasattr(inspect.unwrap(function), "call_within")  # run elsewhere: a timer here would
-              and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)     # cut the grader's wait for the reply
+              and not hasattr(innermost, "call_within")  # run elsewhere: a timer here would cut
+              and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # the grader's wait for the reply
               and signal.getsignal(signal.SIGALRM) == signal.SIG_DFL)
     if not usable:
         call(function, *args)
