@@ -33,10 +33,9 @@ def adapter(function: Callable, arguments: Arguments, result: Callable | None = 
         Called with the point's keyword arrays; returns ``(args, kwargs)`` for ``function``.
     result : callable, optional
         ``result(value, point)`` turns ``function``'s return value into the adapter's (and
-        checks its form). The
-        batched calls bypass it: their results are ``function``'s own, each tuple without
-        its last value. The checks read only what no adapter changes there: a forward
-        step's outputs before its cache, or a loss, the first value.
+        checks its form). The batched calls bypass it: their results are ``function``'s own,
+        each tuple without its last value. The checks read only what no adapter changes
+        there: a forward step's outputs before its cache, or a loss, the first value.
     """
     def adapted(**point):
         args, kwargs = arguments(**point)
